@@ -1,0 +1,49 @@
+//! The wasm-hostcall ABI, defined once for the guest and for every host.
+//!
+//! A guest module imports four functions from the module [`IMPORT_MODULE`] and exports its linear
+//! memory as [`MEMORY_EXPORT`]. Each import takes a different kind of argument (see [`Import`]):
+//!
+//! | import    | wasm signature         | argument                                                  |
+//! |-----------|------------------------|-----------------------------------------------------------|
+//! | `log_int` | `(i32) -> ()`          | a plain value                                             |
+//! | `log_str` | `(ptr: i32, len: i32)` | UTF-8 bytes, read in place                                |
+//! | `log_ab`  | `(ptr: i32, len: i32)` | an [`AB`] encoded with bincode 2 ([`ab_config`])          |
+//! | `log_cd`  | `(ptr: i32, len: i32)` | a 40-byte [`CdWire`] image, validated into a [`CD`]       |
+//!
+//! Pointers and lengths are unsigned 32-bit offsets into the guest's memory: a host reinterprets
+//! the `i32` it receives as `u32` ([`i32::cast_unsigned`]).
+//!
+//! The [`decode`] module turns (memory bytes, offset, length) into a value or an [`AbiError`]
+//! that names the offset, the length and the memory size. It never panics, never overflows, never
+//! reads out of bounds and never allocates more than [`AB_DECODE_LIMIT`] bytes for one value, whatever
+//! the guest passes: hosts call it and never parse guest bytes themselves.
+//!
+//! The crate is `no_std` + `alloc` so that the guest uses the very same types, and it depends on no
+//! runtime.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(
+        clippy::arithmetic_side_effects,
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
+
+extern crate alloc;
+
+mod abi;
+pub mod decode;
+mod event;
+mod types;
+
+pub use abi::{IMPORT_MODULE, Import, MEMORY_EXPORT, ValType};
+pub use decode::{AbiError, decode_ab, decode_cd, decode_import, decode_str, guest_bytes};
+pub use event::Event;
+pub use types::{
+    AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire,
+    ab_config,
+};

@@ -1,0 +1,128 @@
+//! Builds the `guest` crate for `wasm32-unknown-unknown` and leaves `guest.wasm` in `OUT_DIR`.
+//!
+//! This runs cargo once more, for the wasm target, in a target directory of its own under
+//! `OUT_DIR` (sharing the outer build's would deadlock on its lock). It uses the workspace's
+//! `guest` profile (size-optimised, LTO, `panic = "abort"`). If the wasm32 target is missing it is
+//! installed with rustup; if that cannot work the build stops with the command to run.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> ExitCode {
+    match build() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            // Cargo shows a failing build script's stderr; keep it to the point.
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn build() -> Result<(), String> {
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
+    let workspace = manifest_dir
+        .parent()
+        .ok_or("guest-wasm has no parent directory")?;
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
+    for input in ["guest", "common", "Cargo.toml", "Cargo.lock"] {
+        println!(
+            "cargo::rerun-if-changed={}",
+            workspace.join(input).display()
+        );
+    }
+
+    ensure_wasm_target()?;
+
+    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let target_dir = out_dir.join("target");
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace)
+        .args([
+            "build",
+            "--package",
+            "guest",
+            "--target",
+            TARGET,
+            "--profile",
+            "guest",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    // What the outer build set for its own compilation must not leak into the guest's.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command
+        .status()
+        .map_err(|e| format!("could not run cargo for the guest: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "building the guest for {TARGET} failed ({status}); see the output above"
+        ));
+    }
+
+    let built = target_dir.join(TARGET).join("guest").join("guest.wasm");
+    let dest = out_dir.join("guest.wasm");
+    std::fs::copy(&built, &dest).map_err(|e| {
+        format!(
+            "could not copy {} to {}: {e}",
+            built.display(),
+            dest.display()
+        )
+    })?;
+    Ok(())
+}
+
+/// Makes sure the standard library for [`TARGET`] is installed, installing it with rustup if not.
+fn ensure_wasm_target() -> Result<(), String> {
+    if target_installed() {
+        return Ok(());
+    }
+    let fix = format!("run `rustup target add {TARGET}` and build again");
+    println!("cargo::warning=the {TARGET} target is missing; installing it with rustup");
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .map_err(|e| {
+            format!("the {TARGET} target is not installed and rustup could not be run ({e}): {fix}")
+        })?;
+    if !status.success() || !target_installed() {
+        return Err(format!(
+            "the {TARGET} target is not installed and `rustup target add` failed: {fix}"
+        ));
+    }
+    Ok(())
+}
+
+fn target_installed() -> bool {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    Command::new(rustc)
+        .args(["--print", "target-libdir", "--target", TARGET])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .is_some_and(|dir| has_core(Path::new(dir.trim())))
+}
+
+fn has_core(libdir: &Path) -> bool {
+    std::fs::read_dir(libdir).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
+    })
+}

@@ -1,0 +1,85 @@
+//! The command line shared by the three host binaries.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::engine::{Engine, run};
+use crate::limits::{Limits, MIB};
+
+/// Runs a WebAssembly guest against the wasm-hostcall ABI and prints what it logged.
+///
+/// Output: one line per event the guest logged (`int 1234`, `str "..."`, `ab AB { .. }`,
+/// `cd CD { .. }`), then `returned [VALUE]` or `failed KIND: MESSAGE`. On failure the exit status
+/// is 1 and stderr holds one line saying what went wrong.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// A module built against the ABI (binary `.wasm` or text `.wat`) instead of the built-in
+    /// guest.
+    #[arg(long, value_name = "FILE")]
+    guest: Option<PathBuf>,
+    /// The export to call: no parameters, no result or one i32 result.
+    #[arg(long, value_name = "NAME", default_value = "hello")]
+    invoke: String,
+    /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().fuel.unwrap_or(0))]
+    fuel: u64,
+    /// The most a linear memory may grow to, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_memory_bytes / MIB)]
+    max_memory: usize,
+}
+
+/// The `main` of a host binary: parses the arguments, runs the guest on engine `E`, prints the
+/// report. Exit status 0 when the call returned, 1 when it failed, 2 for a usage or I/O error.
+pub fn main<E: Engine>() -> ExitCode {
+    let args = Args::parse();
+    let program = format!("host-{}", E::NAME);
+    let bytes = match &args.guest {
+        Some(path) => match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("{program}: error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => guest_wasm::GUEST_WASM.to_vec(),
+    };
+    let Some(max_memory_bytes) = args.max_memory.checked_mul(MIB) else {
+        eprintln!(
+            "{program}: error: --max-memory {} MiB is too large",
+            args.max_memory
+        );
+        return ExitCode::from(2);
+    };
+    let limits = Limits {
+        fuel: (args.fuel > 0).then_some(args.fuel),
+        max_memory_bytes,
+        ..Limits::default()
+    };
+    let engine = match E::new(&limits) {
+        Ok(engine) => engine,
+        Err(failure) => {
+            eprintln!("{program}: error: cannot set up {}: {failure}", E::NAME);
+            return ExitCode::from(2);
+        }
+    };
+
+    let report = run(&engine, &bytes, &args.invoke, &[]);
+    let mut stdout = io::stdout().lock();
+    for line in report.lines() {
+        // A closed pipe (`| head`) is not an error worth a panic.
+        if writeln!(stdout, "{line}").is_err() {
+            break;
+        }
+    }
+    match report.outcome {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{program}: error: {failure}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! The one trait every runtime implements, and the run that drives any of them the same way.
+
+use std::borrow::Cow;
+
+use common::{Event, ValType};
+
+use crate::fault::{Failure, Fault};
+use crate::limits::Limits;
+use crate::recorder::Sink;
+use crate::shape::{ModuleShape, signature};
+
+/// A WebAssembly runtime set up to run guests of the ABI: the shape of every host crate.
+///
+/// An engine is shared (compile once, instantiate from many threads); each instance has a store
+/// of its own. Implementations map every error of their runtime to a runtime-neutral
+/// [`Failure`], so that callers never see runtime types.
+pub trait Engine: Sized + Send + Sync {
+    /// The runtime's name, as printed: `wasmtime`, `wasmer`, `wasmi`.
+    const NAME: &'static str;
+    /// A compiled module.
+    type Module: Clone + Send + Sync;
+    /// An instance with its own store, its imports bound and its memory looked up.
+    type Instance: Instance;
+
+    /// An engine that enforces `limits` on every instance it makes.
+    fn new(limits: &Limits) -> Result<Self, Failure>;
+
+    /// Compiles (and validates) a binary module.
+    fn compile(&self, wasm: &[u8]) -> Result<Self::Module, Failure>;
+
+    /// What the module imports and exports, as this runtime sees it.
+    fn shape(&self, module: &Self::Module) -> ModuleShape;
+
+    /// Instantiates a module whose shape passed [`ModuleShape::check_abi`], binding the four
+    /// imports. Events go to `sink`.
+    fn instantiate(&self, module: &Self::Module, sink: Sink) -> Result<Self::Instance, Failure>;
+
+    /// The limits this engine enforces.
+    fn limits(&self) -> &Limits;
+
+    /// [`Engine::compile`], then the ABI and limit checks: a module this returns can be
+    /// instantiated.
+    fn load(&self, wasm: &[u8]) -> Result<Self::Module, Failure> {
+        let module = self.compile(wasm)?;
+        let shape = self.shape(&module);
+        shape.check_abi().map_err(Fault::Link)?;
+        shape.check_limits(self.limits())?;
+        Ok(module)
+    }
+}
+
+/// One instance of a guest.
+pub trait Instance {
+    /// Calls the exported function `name` with `i32` arguments; it returns nothing or one `i32`.
+    ///
+    /// The caller has checked the export's signature ([`check_export`]); a runtime error for a
+    /// mismatch is still mapped, never a panic.
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure>;
+
+    /// The events recorded so far (with [`Sink::Record`]), oldest first.
+    fn take_events(&mut self) -> Vec<Event<'static>>;
+
+    /// How many import calls succeeded so far, recorded or not.
+    fn event_count(&self) -> u64;
+}
+
+/// What a run did: the events the guest logged, then how its call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Each successful import call, in order, including those before a fault.
+    pub events: Vec<Event<'static>>,
+    /// The call's result (`None` for an export with no result), or why it failed.
+    pub outcome: Result<Option<i32>, Failure>,
+}
+
+impl Report {
+    /// The output lines: one per event, then one for the outcome. This is the format every
+    /// host binary prints, byte for byte:
+    ///
+    /// ```text
+    /// int 1234
+    /// str "Hello World!"
+    /// returned 4567                          (or `returned` for no result)
+    /// failed trap.unreachable: the guest executed `unreachable`
+    /// ```
+    ///
+    /// The outcome line holds only runtime-neutral text; the runtime's own words, if any, are in
+    /// [`Failure::detail`].
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.events.iter().map(ToString::to_string).collect();
+        lines.push(outcome_line(&self.outcome));
+        lines
+    }
+}
+
+/// The outcome's output line.
+pub fn outcome_line(outcome: &Result<Option<i32>, Failure>) -> String {
+    match outcome {
+        Ok(Some(value)) => format!("returned {value}"),
+        Ok(None) => "returned".to_owned(),
+        Err(failure) => format!("failed {}: {}", failure.fault.kind(), failure.fault),
+    }
+}
+
+/// Checks that `name` is an exported function taking `arg_count` `i32`s and returning nothing or
+/// one `i32`.
+pub fn check_export(shape: &ModuleShape, name: &str, arg_count: usize) -> Result<(), Fault> {
+    let Some((params, results)) = shape.function(name) else {
+        return Err(Fault::MissingExport {
+            name: name.to_owned(),
+            available: shape.functions(),
+        });
+    };
+    let wanted = vec![ValType::I32; arg_count];
+    if params != wanted.as_slice()
+        || results.len() > 1
+        || results.iter().any(|r| *r != ValType::I32)
+    {
+        return Err(Fault::ExportSignature {
+            name: name.to_owned(),
+            found: signature(params, results),
+            expected: format!(
+                "{} or {}",
+                signature(&wanted, &[]),
+                signature(&wanted, &[ValType::I32])
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The binary module in `bytes`: binary modules as they are, text modules (`.wat`) parsed.
+pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
+    wat::parse_bytes(bytes).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+}
+
+/// Runs `export` of an already loaded module in a new instance, recording events.
+pub fn run_module<E: Engine>(engine: &E, module: &E::Module, export: &str, args: &[i32]) -> Report {
+    let mut instance = match check_export(&engine.shape(module), export, args.len())
+        .map_err(Failure::new)
+        .and_then(|()| engine.instantiate(module, Sink::Record))
+    {
+        Ok(instance) => instance,
+        Err(failure) => {
+            return Report {
+                events: Vec::new(),
+                outcome: Err(failure),
+            };
+        }
+    };
+    let outcome = instance.call(export, args);
+    Report {
+        events: instance.take_events(),
+        outcome,
+    }
+}
+
+/// Runs `export` of the module in `bytes` (binary or text) on `engine`: parse, compile, check
+/// against the ABI, instantiate, call. Every failure ends up in [`Report::outcome`].
+pub fn run<E: Engine>(engine: &E, bytes: &[u8], export: &str, args: &[i32]) -> Report {
+    match module_bytes(bytes).and_then(|wasm| engine.load(&wasm)) {
+        Ok(module) => run_module(engine, &module, export, args),
+        Err(failure) => Report {
+            events: Vec::new(),
+            outcome: Err(failure),
+        },
+    }
+}
+
+/// An [`Engine`] behind a trait object, for code that loops over runtimes.
+pub trait DynEngine: Send + Sync {
+    /// [`Engine::NAME`].
+    fn name(&self) -> &'static str;
+    /// [`run`] on this engine.
+    fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report;
+}
+
+impl<E: Engine> DynEngine for E {
+    fn name(&self) -> &'static str {
+        E::NAME
+    }
+
+    fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report {
+        run(self, bytes, export, args)
+    }
+}

@@ -1,0 +1,266 @@
+//! Runtime-neutral errors: every way a run can fail, the same on every runtime.
+
+use std::fmt;
+
+use common::{AbiError, Import};
+
+use crate::shape::LinkError;
+
+/// A WebAssembly trap, in terms shared by all runtimes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Trap {
+    /// `unreachable` was executed (a Rust guest's panic ends here too).
+    Unreachable,
+    /// A load or store outside linear memory.
+    MemoryOutOfBounds,
+    /// A table access out of bounds.
+    TableOutOfBounds,
+    /// `call_indirect` to a null entry.
+    IndirectCallToNull,
+    /// `call_indirect` with the wrong signature.
+    BadSignature,
+    /// Integer overflow (e.g. `i32.div_s` of `i32::MIN` by -1).
+    IntegerOverflow,
+    /// Integer division by zero.
+    IntegerDivisionByZero,
+    /// A float that does not fit the integer it is converted to.
+    BadConversionToInteger,
+    /// The wasm call stack is exhausted.
+    StackOverflow,
+    /// The guest used up its fuel budget.
+    OutOfFuel,
+    /// An atomic access at a misaligned address.
+    MisalignedAtomic,
+    /// Any other trap the runtime reports; the runtime's own words are in [`Fault::detail`].
+    Other,
+}
+
+impl Trap {
+    /// A short, stable name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Trap::Unreachable => "unreachable",
+            Trap::MemoryOutOfBounds => "memory-out-of-bounds",
+            Trap::TableOutOfBounds => "table-out-of-bounds",
+            Trap::IndirectCallToNull => "indirect-call-to-null",
+            Trap::BadSignature => "bad-signature",
+            Trap::IntegerOverflow => "integer-overflow",
+            Trap::IntegerDivisionByZero => "integer-division-by-zero",
+            Trap::BadConversionToInteger => "bad-conversion-to-integer",
+            Trap::StackOverflow => "stack-overflow",
+            Trap::OutOfFuel => "out-of-fuel",
+            Trap::MisalignedAtomic => "misaligned-atomic",
+            Trap::Other => "other",
+        }
+    }
+
+    const fn describe(self) -> &'static str {
+        match self {
+            Trap::Unreachable => "the guest executed `unreachable`",
+            Trap::MemoryOutOfBounds => "the guest accessed memory out of bounds",
+            Trap::TableOutOfBounds => "the guest accessed a table out of bounds",
+            Trap::IndirectCallToNull => "the guest called a null table entry",
+            Trap::BadSignature => "the guest made an indirect call with the wrong signature",
+            Trap::IntegerOverflow => "integer overflow in the guest",
+            Trap::IntegerDivisionByZero => "integer division by zero in the guest",
+            Trap::BadConversionToInteger => "invalid float-to-integer conversion in the guest",
+            Trap::StackOverflow => "the guest exhausted its call stack",
+            Trap::OutOfFuel => "the guest ran out of fuel (CPU budget)",
+            Trap::MisalignedAtomic => "misaligned atomic access in the guest",
+            Trap::Other => "the guest trapped",
+        }
+    }
+}
+
+/// Why a host function made the guest's call trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostErrorKind {
+    /// The guest's arguments did not decode.
+    Abi(AbiError),
+    /// The guest does not export its memory as `memory` (checked before instantiation, so
+    /// this means a host bug).
+    NoMemory,
+    /// The guest logged more than the host keeps ([`crate::Limits::max_log_bytes`]).
+    LogLimit {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The host function panicked. A bug in the host, caught so that it cannot abort the process.
+    Panic(String),
+}
+
+/// The error a host function returns to make the guest's call trap.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostError {
+    /// The import that failed.
+    pub import: Import,
+    /// What went wrong.
+    pub kind: HostErrorKind,
+}
+
+impl HostError {
+    /// A short, stable name for the kind of failure.
+    pub fn kind_name(&self) -> &'static str {
+        match &self.kind {
+            HostErrorKind::Abi(e) => e.kind(),
+            HostErrorKind::NoMemory => "no-memory",
+            HostErrorKind::LogLimit { .. } => "log-limit",
+            HostErrorKind::Panic(_) => "host-panic",
+        }
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let import = self.import;
+        match &self.kind {
+            HostErrorKind::Abi(e) => write!(f, "{import}: {e}"),
+            HostErrorKind::NoMemory => write!(f, "{import}: the guest exports no memory"),
+            HostErrorKind::LogLimit { limit } => {
+                write!(f, "{import}: the guest logged more than {limit} bytes")
+            }
+            HostErrorKind::Panic(message) => {
+                write!(f, "{import}: host function panicked: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for HostError {}
+
+/// Every way a run can fail, in runtime-neutral terms. Two runtimes that fail the same way give
+/// equal `Fault`s (the runtime's own words, where they add something, are in [`Fault::detail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The bytes are not a valid WebAssembly module (binary or text).
+    InvalidModule,
+    /// The module's imports or exports do not fit the ABI.
+    Link(LinkError),
+    /// The export to call does not exist or is not a function.
+    MissingExport {
+        /// The name asked for.
+        name: String,
+        /// The exported functions there are.
+        available: Vec<String>,
+    },
+    /// The export to call has parameters or results the caller cannot use.
+    ExportSignature {
+        /// The export.
+        name: String,
+        /// Its signature, as `(i32, i64) -> (f32)`.
+        found: String,
+        /// What the caller can call.
+        expected: String,
+    },
+    /// A host function refused the guest's call.
+    Host(HostError),
+    /// The guest trapped.
+    Trap(Trap),
+    /// A resource limit stopped instantiation (e.g. initial memory above the maximum).
+    Limit(String),
+    /// The runtime failed in a way none of the above covers.
+    Runtime,
+}
+
+impl Fault {
+    /// A short, stable name: `invalid-module`, `link.unknown-import`, `abi.out-of-bounds`,
+    /// `trap.unreachable`, ...
+    pub fn kind(&self) -> String {
+        match self {
+            Fault::InvalidModule => "invalid-module".into(),
+            Fault::Link(e) => format!("link.{}", e.kind()),
+            Fault::MissingExport { .. } => "missing-export".into(),
+            Fault::ExportSignature { .. } => "export-signature".into(),
+            Fault::Host(e) => format!("host.{}", e.kind_name()),
+            Fault::Trap(t) => format!("trap.{}", t.name()),
+            Fault::Limit(_) => "limit".into(),
+            Fault::Runtime => "runtime".into(),
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Fault::InvalidModule => f.write_str("not a valid WebAssembly module"),
+            Fault::Link(e) => write!(f, "{e}"),
+            Fault::MissingExport { name, available } => {
+                write!(f, "the module exports no function {name:?}; it exports ")?;
+                write_list(f, available)
+            }
+            Fault::ExportSignature {
+                name,
+                found,
+                expected,
+            } => {
+                write!(f, "export {name:?} has type {found}, expected {expected}")
+            }
+            Fault::Host(e) => write!(f, "{e}"),
+            Fault::Trap(t) => f.write_str(t.describe()),
+            Fault::Limit(what) => write!(f, "resource limit: {what}"),
+            Fault::Runtime => f.write_str("the runtime failed"),
+        }
+    }
+}
+
+/// Writes `"a", "b" and "c"`, or `none`.
+pub(crate) fn write_list(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
+    match names {
+        [] => f.write_str("none"),
+        [only] => write!(f, "{only:?}"),
+        [init @ .., last] => {
+            for (i, name) in init.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{name:?}")?;
+            }
+            write!(f, " and {last:?}")
+        }
+    }
+}
+
+/// A [`Fault`] with the runtime's own description, where it has one worth showing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The runtime-neutral fault.
+    pub fault: Fault,
+    /// The runtime's (or the text parser's) own message.
+    pub detail: Option<String>,
+}
+
+impl Failure {
+    /// A failure with no runtime detail.
+    pub fn new(fault: Fault) -> Self {
+        Failure {
+            fault,
+            detail: None,
+        }
+    }
+
+    /// A failure with the runtime's own description.
+    pub fn with_detail(fault: Fault, detail: impl fmt::Display) -> Self {
+        Failure {
+            fault,
+            detail: Some(format!("{detail:#}")),
+        }
+    }
+}
+
+impl From<Fault> for Failure {
+    fn from(fault: Fault) -> Self {
+        Failure::new(fault)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.fault)?;
+        match &self.detail {
+            Some(detail) => write!(f, " ({})", detail.replace('\n', "; ")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::error::Error for Failure {}

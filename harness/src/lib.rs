@@ -1,0 +1,28 @@
+//! The runtime-neutral host side of wasm-hostcall.
+//!
+//! - [`Engine`] and [`Instance`]: the one trait pair each host crate implements (wasmtime,
+//!   wasmer, wasmi), so that tests and tools drive every runtime the same way.
+//! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
+//! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
+//! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record).
+//! - [`Limits`]: the resource limits every host enforces.
+//! - [`cli::main`]: the command line of the three host binaries.
+//!
+//! This crate depends on no runtime.
+#![forbid(unsafe_code)]
+
+pub mod cli;
+mod engine;
+mod fault;
+pub mod golden;
+mod limits;
+mod recorder;
+mod shape;
+
+pub use engine::{
+    DynEngine, Engine, Instance, Report, check_export, module_bytes, outcome_line, run, run_module,
+};
+pub use fault::{Failure, Fault, HostError, HostErrorKind, Trap};
+pub use limits::{Limits, MIB};
+pub use recorder::{Recorder, Sink};
+pub use shape::{ExportDesc, ExternType, ImportDesc, LinkError, ModuleShape, WASM_PAGE_SIZE};

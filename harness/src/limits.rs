@@ -1,0 +1,52 @@
+//! The resource limits every host enforces on every instance, with the same meaning.
+
+/// Bounds on what one guest instance may use. Every host enforces each of them with its
+/// runtime's own mechanism:
+///
+/// | limit              | wasmtime                     | wasmer                         | wasmi                      |
+/// |--------------------|------------------------------|--------------------------------|----------------------------|
+/// | `fuel`             | fuel (`consume_fuel`)        | metering middleware            | fuel (`consume_fuel`)      |
+/// | `max_memory_bytes` | `StoreLimits`                | tunables (memory maximum)      | `StoreLimits`              |
+/// | tables, instances  | `StoreLimits`                | tunables (table maximum)       | `StoreLimits`              |
+/// | stack              | `max_wasm_stack` (512 KiB)   | stack guard page               | call-depth limit           |
+///
+/// Fuel is roughly "wasm instructions executed", but each runtime counts a little differently
+/// (the same loop cost 800,002 fuel on wasmtime, 800,004 on wasmer and 900,163 on wasmi), so only
+/// "ran out" is comparable across runtimes, not the exact point where it happens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// CPU budget per instance, in fuel units (about one per wasm instruction); `None` for no
+    /// limit.
+    pub fuel: Option<u64>,
+    /// The most bytes one linear memory may grow to. `memory.grow` past it returns -1; a module
+    /// declaring more initial memory fails to instantiate.
+    pub max_memory_bytes: usize,
+    /// The most elements one table may hold.
+    pub max_table_elements: u32,
+    /// The most bytes of event payload an instance's log keeps.
+    pub max_log_bytes: usize,
+}
+
+/// Bytes in a MiB.
+pub const MIB: usize = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: Some(1_000_000_000),
+            max_memory_bytes: 64 * MIB,
+            max_table_elements: 10_000,
+            max_log_bytes: 64 * MIB,
+        }
+    }
+}
+
+impl Limits {
+    /// No fuel limit, otherwise the defaults: for benchmarks of trusted guests.
+    pub fn unmetered() -> Self {
+        Limits {
+            fuel: None,
+            ..Limits::default()
+        }
+    }
+}

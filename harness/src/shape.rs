@@ -1,0 +1,304 @@
+//! A module's imports and exports, as every runtime reports them, checked against the ABI.
+//!
+//! Each host lists what its runtime sees in a compiled module ([`crate::Engine::shape`]); the checks
+//! here are shared, so that a module that does not fit the ABI is refused with the same error on
+//! every runtime, before it is instantiated.
+
+use std::fmt;
+
+use common::{IMPORT_MODULE, Import, MEMORY_EXPORT, ValType};
+
+use crate::{Fault, Limits};
+
+/// The size of a WebAssembly page.
+pub const WASM_PAGE_SIZE: u32 = 65_536;
+
+/// The type of an import or export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternType {
+    /// A function.
+    Func {
+        /// Parameter types.
+        params: Vec<ValType>,
+        /// Result types.
+        results: Vec<ValType>,
+    },
+    /// A linear memory.
+    Memory {
+        /// Its initial size in 64 KiB pages.
+        minimum_pages: u64,
+    },
+    /// A table.
+    Table,
+    /// A global.
+    Global,
+    /// Anything else (a tag, ...).
+    Other,
+}
+
+impl ExternType {
+    /// The kind, in words.
+    pub const fn describe(&self) -> &'static str {
+        match self {
+            ExternType::Func { .. } => "a function",
+            ExternType::Memory { .. } => "a memory",
+            ExternType::Table => "a table",
+            ExternType::Global => "a global",
+            ExternType::Other => "another kind of item",
+        }
+    }
+}
+
+/// Writes `(i32, i32) -> ()`.
+pub(crate) fn signature(params: &[ValType], results: &[ValType]) -> String {
+    let join = |types: &[ValType]| {
+        types
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!("({}) -> ({})", join(params), join(results))
+}
+
+impl fmt::Display for ExternType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExternType::Func { params, results } => {
+                write!(f, "function {}", signature(params, results))
+            }
+            other => f.write_str(other.describe()),
+        }
+    }
+}
+
+/// One import of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportDesc {
+    /// The import's module name.
+    pub module: String,
+    /// The import's field name.
+    pub name: String,
+    /// Its type.
+    pub ty: ExternType,
+}
+
+/// One export of a module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportDesc {
+    /// The export's name.
+    pub name: String,
+    /// Its type.
+    pub ty: ExternType,
+}
+
+/// A module's imports and exports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleShape {
+    /// The imports, in module order.
+    pub imports: Vec<ImportDesc>,
+    /// The exports, in module order.
+    pub exports: Vec<ExportDesc>,
+}
+
+/// How a module fails to fit the ABI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkError {
+    /// An import the ABI does not provide.
+    UnknownImport {
+        /// The import's module name.
+        module: String,
+        /// The import's field name.
+        name: String,
+    },
+    /// An ABI import declared with another type.
+    ImportType {
+        /// The import.
+        import: Import,
+        /// How the module declares it.
+        found: ExternType,
+    },
+    /// No memory exported as `memory`.
+    NoMemory {
+        /// What the module does export.
+        exports: Vec<String>,
+    },
+}
+
+impl LinkError {
+    /// A short, stable name.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            LinkError::UnknownImport { .. } => "unknown-import",
+            LinkError::ImportType { .. } => "import-type",
+            LinkError::NoMemory { .. } => "no-memory",
+        }
+    }
+}
+
+impl fmt::Display for LinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::UnknownImport { module, name } => write!(
+                f,
+                "unknown import {module:?}.{name:?}: the host provides only {}",
+                Import::ALL
+                    .map(|i| format!("\"{IMPORT_MODULE}\".\"{}\"", i.name()))
+                    .join(", ")
+            ),
+            LinkError::ImportType { import, found } => write!(
+                f,
+                "import \"{IMPORT_MODULE}\".\"{import}\" is declared as {found}, expected function {}",
+                signature(import.params(), import.results())
+            ),
+            LinkError::NoMemory { exports } => {
+                write!(
+                    f,
+                    "the module exports no memory named \"{MEMORY_EXPORT}\"; its exports are "
+                )?;
+                crate::fault::write_list(f, exports)
+            }
+        }
+    }
+}
+
+impl ModuleShape {
+    /// Checks that every import is one the ABI provides, with its signature, and that the module
+    /// exports its memory as `memory`.
+    pub fn check_abi(&self) -> Result<(), LinkError> {
+        for desc in &self.imports {
+            let import = (desc.module == IMPORT_MODULE)
+                .then(|| Import::from_name(&desc.name))
+                .flatten()
+                .ok_or_else(|| LinkError::UnknownImport {
+                    module: desc.module.clone(),
+                    name: desc.name.clone(),
+                })?;
+            let fits = matches!(&desc.ty, ExternType::Func { params, results }
+                if params == import.params() && results == import.results());
+            if !fits {
+                return Err(LinkError::ImportType {
+                    import,
+                    found: desc.ty.clone(),
+                });
+            }
+        }
+        let has_memory = self
+            .exports
+            .iter()
+            .any(|e| e.name == MEMORY_EXPORT && matches!(e.ty, ExternType::Memory { .. }));
+        if !has_memory {
+            return Err(LinkError::NoMemory {
+                exports: self.exports.iter().map(|e| e.name.clone()).collect(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that the exported memory's initial size is within `limits`: a module that starts
+    /// above the maximum cannot be instantiated, and every runtime says so in the same words.
+    pub fn check_limits(&self, limits: &Limits) -> Result<(), Fault> {
+        for export in &self.exports {
+            if let ExternType::Memory { minimum_pages } = export.ty {
+                let bytes = u128::from(minimum_pages) * u128::from(WASM_PAGE_SIZE);
+                if bytes > limits.max_memory_bytes as u128 {
+                    return Err(Fault::Limit(format!(
+                        "memory {:?} starts at {minimum_pages} pages ({bytes} bytes), above the maximum of {} bytes",
+                        export.name, limits.max_memory_bytes
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The exported functions' names.
+    pub fn functions(&self) -> Vec<String> {
+        self.exports
+            .iter()
+            .filter(|e| matches!(e.ty, ExternType::Func { .. }))
+            .map(|e| e.name.clone())
+            .collect()
+    }
+
+    /// The signature of the exported function `name`, if there is one.
+    pub fn function(&self, name: &str) -> Option<(&[ValType], &[ValType])> {
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .and_then(|e| match &e.ty {
+                ExternType::Func { params, results } => {
+                    Some((params.as_slice(), results.as_slice()))
+                }
+                _ => None,
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn func(params: &[ValType]) -> ExternType {
+        ExternType::Func {
+            params: params.to_vec(),
+            results: vec![],
+        }
+    }
+
+    fn shape(imports: Vec<ImportDesc>, memory: bool) -> ModuleShape {
+        let mut exports = vec![ExportDesc {
+            name: "run".into(),
+            ty: func(&[]),
+        }];
+        if memory {
+            exports.push(ExportDesc {
+                name: "memory".into(),
+                ty: ExternType::Memory { minimum_pages: 1 },
+            });
+        }
+        ModuleShape { imports, exports }
+    }
+
+    fn import(module: &str, name: &str, ty: ExternType) -> ImportDesc {
+        ImportDesc {
+            module: module.into(),
+            name: name.into(),
+            ty,
+        }
+    }
+
+    #[test]
+    fn accepts_the_abi() {
+        let imports = Import::ALL
+            .iter()
+            .map(|i| import("env", i.name(), func(i.params())))
+            .collect();
+        assert_eq!(shape(imports, true).check_abi(), Ok(()));
+    }
+
+    #[test]
+    fn refuses_what_does_not_fit() {
+        let unknown = shape(
+            vec![import("env", "log_float", func(&[ValType::F32]))],
+            true,
+        );
+        assert_eq!(unknown.check_abi().unwrap_err().kind(), "unknown-import");
+        let other_module = shape(vec![import("wasi", "log_int", func(&[ValType::I32]))], true);
+        assert_eq!(
+            other_module.check_abi().unwrap_err().kind(),
+            "unknown-import"
+        );
+        let wrong = shape(vec![import("env", "log_str", func(&[ValType::I32]))], true);
+        let e = wrong.check_abi().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            r#"import "env"."log_str" is declared as function (i32) -> (), expected function (i32, i32) -> ()"#
+        );
+        let no_memory = shape(vec![], false);
+        assert_eq!(
+            no_memory.check_abi().unwrap_err().to_string(),
+            r#"the module exports no memory named "memory"; its exports are "run""#
+        );
+    }
+}

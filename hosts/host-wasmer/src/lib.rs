@@ -1,0 +1,253 @@
+//! The wasm-hostcall imports on [wasmer](https://docs.rs/wasmer): a reference host.
+//!
+//! [`Wasmer`] implements [`harness::Engine`]: it compiles guests with Cranelift and gives each
+//! instance a [`Store`] of its own, with a [`FunctionEnv`] holding the instance's memory handle
+//! (looked up once, at instantiation) and its event log. Every import body is one call to the
+//! shared [`Recorder`], which decodes guest memory with the `common` decoders; this crate never
+//! parses guest bytes itself.
+//!
+//! Guest memory is read in place through wasmer's safe [`WasmSlice::access`], which borrows the
+//! memory (no copy) on the native backend.
+#![forbid(unsafe_code)]
+
+use common::{Event, IMPORT_MODULE, Import};
+use harness::{
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
+    ModuleShape, Recorder, Sink, Trap,
+};
+use wasmer::{
+    Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Module,
+    RuntimeError, Store, Value, WasmSlice,
+};
+use wasmer_types::TrapCode;
+
+/// The wasmer engine (Cranelift), shared by all instances.
+pub struct Wasmer {
+    engine: wasmer::Engine,
+    limits: Limits,
+}
+
+/// What each instance's [`FunctionEnv`] holds.
+struct State {
+    /// The guest's exported memory, looked up once after instantiation.
+    memory: Option<Memory>,
+    recorder: Recorder,
+}
+
+/// One guest instance in its own store.
+pub struct WasmerInstance {
+    store: Store,
+    env: FunctionEnv<State>,
+    instance: wasmer::Instance,
+}
+
+impl harness::Engine for Wasmer {
+    const NAME: &'static str = "wasmer";
+    type Module = Module;
+    type Instance = WasmerInstance;
+
+    fn new(limits: &Limits) -> Result<Self, Failure> {
+        let compiler = wasmer::sys::Cranelift::default();
+        let engine: wasmer::Engine = wasmer::sys::EngineBuilder::new(compiler).engine().into();
+        Ok(Wasmer {
+            engine,
+            limits: limits.clone(),
+        })
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
+        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    }
+
+    fn shape(&self, module: &Module) -> ModuleShape {
+        ModuleShape {
+            imports: module
+                .imports()
+                .map(|i| ImportDesc {
+                    module: i.module().into(),
+                    name: i.name().into(),
+                    ty: extern_type(i.ty()),
+                })
+                .collect(),
+            exports: module
+                .exports()
+                .map(|e| ExportDesc {
+                    name: e.name().into(),
+                    ty: extern_type(e.ty()),
+                })
+                .collect(),
+        }
+    }
+
+    fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmerInstance, Failure> {
+        let mut store = Store::new(self.engine.clone());
+        let state = State {
+            memory: None,
+            recorder: Recorder::new(sink, self.limits.max_log_bytes),
+        };
+        let env = FunctionEnv::new(&mut store, state);
+        let imports = imports(&mut store, &env);
+        let instance =
+            wasmer::Instance::new(&mut store, module, &imports).map_err(instantiate_failure)?;
+        let memory = instance
+            .exports
+            .get_memory(common::MEMORY_EXPORT)
+            .map_err(|e| {
+                Failure::with_detail(
+                    Fault::Link(harness::LinkError::NoMemory {
+                        exports: Vec::new(),
+                    }),
+                    e,
+                )
+            })?
+            .clone();
+        env.as_mut(&mut store).memory = Some(memory);
+        Ok(WasmerInstance {
+            store,
+            env,
+            instance,
+        })
+    }
+}
+
+impl harness::Instance for WasmerInstance {
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        let func = self.instance.exports.get_function(name).map_err(|e| {
+            Failure::with_detail(
+                Fault::MissingExport {
+                    name: name.into(),
+                    available: Vec::new(),
+                },
+                e,
+            )
+        })?;
+        let params: Vec<Value> = args.iter().copied().map(Value::I32).collect();
+        let results = func.call(&mut self.store, &params).map_err(failure)?;
+        Ok(results.first().and_then(Value::i32))
+    }
+
+    fn take_events(&mut self) -> Vec<Event<'static>> {
+        self.env.as_mut(&mut self.store).recorder.take_events()
+    }
+
+    fn event_count(&self) -> u64 {
+        self.env.as_ref(&self.store).recorder.count()
+    }
+}
+
+/// The four imports of the ABI, bound to one instance's environment.
+fn imports(store: &mut Store, env: &FunctionEnv<State>) -> Imports {
+    let mut imports = Imports::new();
+    let log_int =
+        Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
+            env.data_mut().recorder.log_int(value).map_err(user_error)
+        });
+    imports.define(IMPORT_MODULE, Import::LogInt.name(), log_int);
+    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
+        let function = Function::new_typed_with_env(
+            store,
+            env,
+            move |env: FunctionEnvMut<State>, ptr: i32, len: i32| {
+                log_from_memory(env, import, ptr, len).map_err(user_error)
+            },
+        );
+        imports.define(IMPORT_MODULE, import.name(), function);
+    }
+    imports
+}
+
+fn user_error(error: HostError) -> RuntimeError {
+    RuntimeError::user(Box::new(error))
+}
+
+/// The body of a memory-reading import: borrow the guest's memory (zero-copy) and the recorder
+/// together, decode, record.
+fn log_from_memory(
+    mut env: FunctionEnvMut<'_, State>,
+    import: Import,
+    ptr: i32,
+    len: i32,
+) -> Result<(), HostError> {
+    let (state, store) = env.data_and_store_mut();
+    let memory = state.memory.as_ref().ok_or(HostError {
+        import,
+        kind: HostErrorKind::NoMemory,
+    })?;
+    let view = memory.view(&store);
+    // The whole memory as one slice; the `common` decoders do the bounds checks with their own
+    // precise errors. This cannot fail for a memory's own size, but is mapped rather than unwrapped.
+    let whole = WasmSlice::<u8>::new(&view, 0, view.data_size())
+        .and_then(WasmSlice::access)
+        .map_err(|_| HostError {
+            import,
+            kind: HostErrorKind::NoMemory,
+        })?;
+    state
+        .recorder
+        .log_from_memory(import, whole.as_ref(), ptr, len)
+}
+
+/// A wasmer type in the ABI's terms.
+fn extern_type(ty: &wasmer::ExternType) -> ExternType {
+    match ty {
+        wasmer::ExternType::Function(f) => ExternType::Func {
+            params: f.params().iter().map(val_type).collect(),
+            results: f.results().iter().map(val_type).collect(),
+        },
+        wasmer::ExternType::Memory(m) => ExternType::Memory {
+            minimum_pages: u64::from(m.minimum.0),
+        },
+        wasmer::ExternType::Table(_) => ExternType::Table,
+        wasmer::ExternType::Global(_) => ExternType::Global,
+        wasmer::ExternType::Tag(_) => ExternType::Other,
+    }
+}
+
+fn val_type(ty: &wasmer::Type) -> common::ValType {
+    match ty {
+        wasmer::Type::I32 => common::ValType::I32,
+        wasmer::Type::I64 => common::ValType::I64,
+        wasmer::Type::F32 => common::ValType::F32,
+        wasmer::Type::F64 => common::ValType::F64,
+        wasmer::Type::V128 => common::ValType::V128,
+        wasmer::Type::ExternRef | wasmer::Type::FuncRef | wasmer::Type::ExceptionRef => {
+            common::ValType::Ref
+        }
+    }
+}
+
+/// An error from instantiation: a trap in a start function, or something the runtime refused.
+fn instantiate_failure(error: InstantiationError) -> Failure {
+    match error {
+        InstantiationError::Start(e) => failure(e),
+        other => Failure::with_detail(Fault::Runtime, other),
+    }
+}
+
+/// A wasmer error from a call in the ABI's terms.
+fn failure(error: RuntimeError) -> Failure {
+    if let Some(host) = error.downcast_ref::<HostError>() {
+        return Failure::new(Fault::Host(host.clone()));
+    }
+    let Some(code) = error.clone().to_trap() else {
+        return Failure::with_detail(Fault::Runtime, error);
+    };
+    let neutral = match code {
+        TrapCode::StackOverflow => Trap::StackOverflow,
+        TrapCode::HeapAccessOutOfBounds => Trap::MemoryOutOfBounds,
+        TrapCode::HeapMisaligned | TrapCode::UnalignedAtomic => Trap::MisalignedAtomic,
+        TrapCode::TableAccessOutOfBounds => Trap::TableOutOfBounds,
+        TrapCode::IndirectCallToNull => Trap::IndirectCallToNull,
+        TrapCode::BadSignature => Trap::BadSignature,
+        TrapCode::IntegerOverflow => Trap::IntegerOverflow,
+        TrapCode::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
+        TrapCode::BadConversionToInteger => Trap::BadConversionToInteger,
+        TrapCode::UnreachableCodeReached => Trap::Unreachable,
+        _ => return Failure::with_detail(Fault::Trap(Trap::Other), error),
+    };
+    Failure::new(Fault::Trap(neutral))
+}

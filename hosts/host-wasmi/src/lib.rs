@@ -1,0 +1,253 @@
+//! The wasm-hostcall imports on [wasmi](https://docs.rs/wasmi), the interpreter: a reference host.
+//!
+//! [`Wasmi`] implements [`harness::Engine`]: it binds the four imports of the ABI once in a
+//! shared [`Linker`] and gives each instance a [`Store`] of its own holding the instance's memory
+//! handle (looked up once, at instantiation) and its event log. Every import body is one call to
+//! the shared [`Recorder`], which decodes guest memory with the `common` decoders; this crate
+//! never parses guest bytes itself.
+//!
+//! wasmi's linear memory is a plain heap allocation with no particular alignment on the host, which
+//! is why `common` reads a `CD` through an alignment-1 wire struct rather than an `&CD` cast.
+//! A panic unwinding out of a wasmi host function aborts the process; the shared [`Recorder`]
+//! catches them.
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+use common::{Event, IMPORT_MODULE, Import};
+use harness::{
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
+    ModuleShape, Recorder, Sink, Trap,
+};
+use wasmi::{
+    Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
+};
+
+/// The wasmi engine, with the imports bound once for all instances.
+pub struct Wasmi {
+    engine: wasmi::Engine,
+    linker: Linker<State>,
+    limits: Limits,
+}
+
+/// What each store holds.
+struct State {
+    /// The guest's exported memory, looked up once after instantiation.
+    memory: Option<Memory>,
+    recorder: Recorder,
+    store_limits: StoreLimits,
+}
+
+/// One guest instance in its own store.
+pub struct WasmiInstance {
+    store: Store<State>,
+    instance: wasmi::Instance,
+}
+
+/// A [`HostError`] carried through wasmi (its error type needs its own trait).
+#[derive(Debug)]
+struct HostTrap(HostError);
+
+impl fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for HostTrap {}
+
+fn host_trap(error: HostError) -> wasmi::Error {
+    wasmi::Error::host(HostTrap(error))
+}
+
+impl harness::Engine for Wasmi {
+    const NAME: &'static str = "wasmi";
+    type Module = Module;
+    type Instance = WasmiInstance;
+
+    fn new(limits: &Limits) -> Result<Self, Failure> {
+        let mut config = Config::default();
+        config.consume_fuel(limits.fuel.is_some());
+        let engine = wasmi::Engine::new(&config);
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        Ok(Wasmi {
+            engine,
+            linker,
+            limits: limits.clone(),
+        })
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
+        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    }
+
+    fn shape(&self, module: &Module) -> ModuleShape {
+        ModuleShape {
+            imports: module
+                .imports()
+                .map(|i| ImportDesc {
+                    module: i.module().into(),
+                    name: i.name().into(),
+                    ty: extern_type(i.ty()),
+                })
+                .collect(),
+            exports: module
+                .exports()
+                .map(|e| ExportDesc {
+                    name: e.name().into(),
+                    ty: extern_type(e.ty()),
+                })
+                .collect(),
+        }
+    }
+
+    fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmiInstance, Failure> {
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(self.limits.max_memory_bytes)
+            .table_elements(usize::try_from(self.limits.max_table_elements).unwrap_or(usize::MAX))
+            .instances(1)
+            .tables(1)
+            .memories(1)
+            .build();
+        let state = State {
+            memory: None,
+            recorder: Recorder::new(sink, self.limits.max_log_bytes),
+            store_limits,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.store_limits);
+        if let Some(fuel) = self.limits.fuel {
+            store
+                .set_fuel(fuel)
+                .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        }
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, module)
+            .map_err(failure)?;
+        let memory = instance
+            .get_memory(&store, common::MEMORY_EXPORT)
+            .ok_or(Fault::Link(harness::LinkError::NoMemory {
+                exports: Vec::new(),
+            }))?;
+        store.data_mut().memory = Some(memory);
+        Ok(WasmiInstance { store, instance })
+    }
+}
+
+impl harness::Instance for WasmiInstance {
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        let func =
+            self.instance
+                .get_func(&self.store, name)
+                .ok_or_else(|| Fault::MissingExport {
+                    name: name.into(),
+                    available: Vec::new(),
+                })?;
+        let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
+        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        func.call(&mut self.store, &params, &mut results)
+            .map_err(failure)?;
+        Ok(results.first().and_then(Val::i32))
+    }
+
+    fn take_events(&mut self) -> Vec<Event<'static>> {
+        self.store.data_mut().recorder.take_events()
+    }
+
+    fn event_count(&self) -> u64 {
+        self.store.data().recorder.count()
+    }
+}
+
+/// Binds the four imports of the ABI.
+fn define_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
+    linker.func_wrap(
+        IMPORT_MODULE,
+        Import::LogInt.name(),
+        |mut caller: Caller<'_, State>, value: i32| {
+            caller.data_mut().recorder.log_int(value).map_err(host_trap)
+        },
+    )?;
+    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            import.name(),
+            move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+                log_from_memory(&mut caller, import, ptr, len).map_err(host_trap)
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// The body of a memory-reading import: borrow the guest's memory and the recorder together
+/// (zero-copy), decode, record.
+fn log_from_memory(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    ptr: i32,
+    len: i32,
+) -> Result<(), HostError> {
+    let memory = caller.data().memory.ok_or(HostError {
+        import,
+        kind: HostErrorKind::NoMemory,
+    })?;
+    let (bytes, state) = memory.data_and_store_mut(caller);
+    state.recorder.log_from_memory(import, bytes, ptr, len)
+}
+
+/// A wasmi type in the ABI's terms.
+fn extern_type(ty: &wasmi::ExternType) -> ExternType {
+    match ty {
+        wasmi::ExternType::Func(f) => ExternType::Func {
+            params: f.params().iter().map(val_type).collect(),
+            results: f.results().iter().map(val_type).collect(),
+        },
+        wasmi::ExternType::Memory(m) => ExternType::Memory {
+            minimum_pages: m.minimum(),
+        },
+        wasmi::ExternType::Table(_) => ExternType::Table,
+        wasmi::ExternType::Global(_) => ExternType::Global,
+    }
+}
+
+fn val_type(ty: &wasmi::ValType) -> common::ValType {
+    match ty {
+        wasmi::ValType::I32 => common::ValType::I32,
+        wasmi::ValType::I64 => common::ValType::I64,
+        wasmi::ValType::F32 => common::ValType::F32,
+        wasmi::ValType::F64 => common::ValType::F64,
+        wasmi::ValType::V128 => common::ValType::V128,
+        wasmi::ValType::FuncRef | wasmi::ValType::ExternRef => common::ValType::Ref,
+    }
+}
+
+/// A wasmi error in the ABI's terms.
+fn failure(error: wasmi::Error) -> Failure {
+    if let Some(HostTrap(host)) = error.downcast_ref::<HostTrap>() {
+        return Failure::new(Fault::Host(host.clone()));
+    }
+    let Some(code) = error.as_trap_code() else {
+        return Failure::with_detail(Fault::Runtime, error);
+    };
+    let neutral = match code {
+        TrapCode::UnreachableCodeReached => Trap::Unreachable,
+        TrapCode::MemoryOutOfBounds => Trap::MemoryOutOfBounds,
+        TrapCode::TableOutOfBounds => Trap::TableOutOfBounds,
+        TrapCode::IndirectCallToNull => Trap::IndirectCallToNull,
+        TrapCode::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
+        TrapCode::IntegerOverflow => Trap::IntegerOverflow,
+        TrapCode::BadConversionToInteger => Trap::BadConversionToInteger,
+        TrapCode::StackOverflow => Trap::StackOverflow,
+        TrapCode::BadSignature => Trap::BadSignature,
+        TrapCode::OutOfFuel => Trap::OutOfFuel,
+        _ => return Failure::with_detail(Fault::Trap(Trap::Other), error),
+    };
+    Failure::new(Fault::Trap(neutral))
+}
