@@ -131,7 +131,13 @@ pub fn check_export(shape: &ModuleShape, name: &str, arg_count: usize) -> Result
 
 /// The binary module in `bytes`: binary modules as they are, text modules (`.wat`) parsed.
 pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
-    wat::parse_bytes(bytes).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    wat::parse_bytes(bytes).map_err(|e| {
+        // The text parser's message spans several lines (message, location, source excerpt);
+        // keep the message and the location.
+        let text = e.to_string();
+        let detail: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
+        Failure::with_detail(Fault::InvalidModule, detail.join(" "))
+    })
 }
 
 /// Runs `export` of an already loaded module in a new instance, recording events.

@@ -77,9 +77,9 @@ impl Trap {
 pub enum HostErrorKind {
     /// The guest's arguments did not decode.
     Abi(AbiError),
-    /// The guest does not export its memory as `memory` (checked before instantiation, so
-    /// this means a host bug).
-    NoMemory,
+    /// The guest's memory is not bound yet: the import was called from the module's start
+    /// function, which runs before the host can look up the exported memory.
+    MemoryUnavailable,
     /// The guest logged more than the host keeps ([`crate::Limits::max_log_bytes`]).
     LogLimit {
         /// The limit in bytes.
@@ -103,7 +103,7 @@ impl HostError {
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {
             HostErrorKind::Abi(e) => e.kind(),
-            HostErrorKind::NoMemory => "no-memory",
+            HostErrorKind::MemoryUnavailable => "memory-unavailable",
             HostErrorKind::LogLimit { .. } => "log-limit",
             HostErrorKind::Panic(_) => "host-panic",
         }
@@ -115,7 +115,10 @@ impl fmt::Display for HostError {
         let import = self.import;
         match &self.kind {
             HostErrorKind::Abi(e) => write!(f, "{import}: {e}"),
-            HostErrorKind::NoMemory => write!(f, "{import}: the guest exports no memory"),
+            HostErrorKind::MemoryUnavailable => write!(
+                f,
+                "{import}: guest memory is not available yet (imports that read memory cannot be called from a start function)"
+            ),
             HostErrorKind::LogLimit { limit } => {
                 write!(f, "{import}: the guest logged more than {limit} bytes")
             }

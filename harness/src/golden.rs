@@ -73,3 +73,75 @@ pub fn read(name: &str) -> String {
     std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read golden file {}: {e}", path.display()))
 }
+
+/// A hostile-module fixture in `tests/cases/`: a module (text, binary or neither) whose export
+/// `run` is called, and whose expected output is `tests/golden/cases/NAME.txt`.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// The file name without extension.
+    pub name: String,
+    /// The fixture's path.
+    pub path: PathBuf,
+}
+
+impl Case {
+    /// The golden file holding the expected output.
+    pub fn golden_name(&self) -> String {
+        format!("cases/{}.txt", self.name)
+    }
+}
+
+/// Every fixture in `tests/cases/`, sorted by name.
+pub fn cases() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let mut cases: Vec<Case> = entries
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| path.is_file())
+        .map(|path| Case {
+            name: path.file_stem().expect("file name").to_string_lossy().into_owned(),
+            path,
+        })
+        .collect();
+    cases.sort_by(|a, b| a.name.cmp(&b.name));
+    cases
+}
+
+/// Checks a host binary end to end: without arguments it prints the demo (`hello.txt`) and exits
+/// 0; with `--guest CASE --invoke run` it prints each case's golden output, exits 0 exactly when
+/// the call returned and 1 otherwise, and on failure writes exactly one line to stderr.
+///
+/// Panics with every mismatch found (tests only).
+pub fn check_cli(binary: &str) {
+    let mut problems = Vec::new();
+    let mut check = |label: &str, args: &[&std::ffi::OsStr], golden_name: &str| {
+        let output = match std::process::Command::new(binary).args(args).output() {
+            Ok(output) => output,
+            Err(e) => return problems.push(format!("{label}: cannot run {binary}: {e}")),
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        let rendered = render(&lines);
+        let expected = read(golden_name);
+        if rendered != expected {
+            problems.push(format!("{label}: stdout differs\n--- expected\n{expected}--- actual\n{rendered}"));
+        }
+        let returned = lines.last().is_some_and(|l| l.starts_with("returned"));
+        let want_code = if returned { 0 } else { 1 };
+        if output.status.code() != Some(want_code) {
+            problems.push(format!("{label}: exit status {:?}, expected {want_code}", output.status.code()));
+        }
+        let stderr_lines = stderr.lines().count();
+        let want_lines = if returned { 0 } else { 1 };
+        if stderr_lines != want_lines || (!returned && !stderr.contains(": error: ")) {
+            problems.push(format!("{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"));
+        }
+    };
+    check("demo", &[], "hello.txt");
+    for case in cases() {
+        let args = ["--guest".as_ref(), case.path.as_os_str(), "--invoke".as_ref(), "run".as_ref()];
+        check(&case.name, &args, &case.golden_name());
+    }
+    assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));
+}

@@ -175,7 +175,7 @@ fn log_from_memory(
     let (state, store) = env.data_and_store_mut();
     let memory = state.memory.as_ref().ok_or(HostError {
         import,
-        kind: HostErrorKind::NoMemory,
+        kind: HostErrorKind::MemoryUnavailable,
     })?;
     let view = memory.view(&store);
     // The whole memory as one slice; the `common` decoders do the bounds checks with their own
@@ -184,7 +184,7 @@ fn log_from_memory(
         .and_then(WasmSlice::access)
         .map_err(|_| HostError {
             import,
-            kind: HostErrorKind::NoMemory,
+            kind: HostErrorKind::MemoryUnavailable,
         })?;
     state
         .recorder

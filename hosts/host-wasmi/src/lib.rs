@@ -196,7 +196,7 @@ fn log_from_memory(
 ) -> Result<(), HostError> {
     let memory = caller.data().memory.ok_or(HostError {
         import,
-        kind: HostErrorKind::NoMemory,
+        kind: HostErrorKind::MemoryUnavailable,
     })?;
     let (bytes, state) = memory.data_and_store_mut(caller);
     state.recorder.log_from_memory(import, bytes, ptr, len)

@@ -12,7 +12,7 @@
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, ImportDesc, Limits, ModuleShape, Recorder,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder,
     Sink, Trap,
 };
 use wasmtime::{
@@ -181,7 +181,7 @@ fn log_from_memory(
 ) -> Result<(), HostError> {
     let memory = caller.data().memory.ok_or(HostError {
         import,
-        kind: harness::HostErrorKind::NoMemory,
+        kind: HostErrorKind::MemoryUnavailable,
     })?;
     let (bytes, state) = memory.data_and_store_mut(caller);
     state.recorder.log_from_memory(import, bytes, ptr, len)

@@ -1,0 +1,10 @@
+;; log_ab with 65537 bytes, one over the decode limit (memory has 2 pages here).
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "log_ab" (func $log_ab (param i32 i32)))
+  (import "env" "log_cd" (func $log_cd (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "run")
+    (drop (memory.grow (i32.const 1)))
+    (call $log_ab (i32.const 0) (i32.const 65537))))

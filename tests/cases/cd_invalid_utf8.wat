@@ -1,0 +1,9 @@
+;; log_cd whose text is not UTF-8.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "log_ab" (func $log_ab (param i32 i32)))
+  (import "env" "log_cd" (func $log_cd (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\01\00\00\00\02\00\00\00\c3\28")
+  (func (export "run") (call $log_cd (i32.const 16) (i32.const 40))))

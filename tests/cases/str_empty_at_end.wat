@@ -1,0 +1,8 @@
+;; log_str(65536, 0): an empty string exactly at the end of memory is in bounds.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "log_ab" (func $log_ab (param i32 i32)))
+  (import "env" "log_cd" (func $log_cd (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (call $log_str (i32.const 65536) (i32.const 0))))
