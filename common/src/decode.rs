@@ -8,7 +8,9 @@ use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
+use crate::types::{
+    AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config,
+};
 use crate::{Event, Import};
 
 /// Why a guest's argument to an import was refused. Every variant names the offset and length
@@ -220,11 +222,18 @@ pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
 fn describe(error: &bincode::error::DecodeError) -> String {
     use bincode::error::DecodeError as E;
     match error {
-        E::UnexpectedEnd { additional } => alloc::format!("truncated ({additional} more byte(s) needed)"),
-        E::LimitExceeded => {
-            alloc::format!("a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes")
+        E::UnexpectedEnd { additional } => {
+            alloc::format!("truncated ({additional} more byte(s) needed)")
         }
-        E::Utf8 { inner } => alloc::format!("the string is not UTF-8 (valid up to byte {})", inner.valid_up_to()),
+        E::LimitExceeded => {
+            alloc::format!(
+                "a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes"
+            )
+        }
+        E::Utf8 { inner } => alloc::format!(
+            "the string is not UTF-8 (valid up to byte {})",
+            inner.valid_up_to()
+        ),
         E::InvalidIntegerType { .. } => "an integer has an invalid varint tag".to_string(),
         other => other.to_string(),
     }

@@ -1,5 +1,6 @@
 //! The one trait every runtime implements, and the run that drives any of them the same way.
 
+use std::any::Any;
 use std::borrow::Cow;
 
 use common::{Event, ValType};
@@ -56,6 +57,10 @@ pub trait Instance {
     /// The caller has checked the export's signature ([`check_export`]); a runtime error for a
     /// mismatch is still mapped, never a panic.
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure>;
+
+    /// Writes `bytes` into the guest's memory at `offset` (for tests and benchmarks that set up
+    /// guest data from the host). Fails with [`Fault::Runtime`] if the range is out of bounds.
+    fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure>;
 
     /// The events recorded so far (with [`Sink::Record`]), oldest first.
     fn take_events(&mut self) -> Vec<Event<'static>>;
@@ -135,7 +140,12 @@ pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
         // The text parser's message spans several lines (message, location, source excerpt);
         // keep the message and the location.
         let text = e.to_string();
-        let detail: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
+        let detail: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .take(2)
+            .collect();
         Failure::with_detail(Fault::InvalidModule, detail.join(" "))
     })
 }
@@ -173,20 +183,101 @@ pub fn run<E: Engine>(engine: &E, bytes: &[u8], export: &str, args: &[i32]) -> R
     }
 }
 
+/// A module loaded by a [`DynEngine`]: the engine's own module type, type-erased.
+pub struct LoadedModule {
+    module: Box<dyn Any + Send + Sync>,
+    shape: ModuleShape,
+}
+
+impl LoadedModule {
+    /// The module's imports and exports.
+    pub fn shape(&self) -> &ModuleShape {
+        &self.shape
+    }
+}
+
 /// An [`Engine`] behind a trait object, for code that loops over runtimes.
 pub trait DynEngine: Send + Sync {
     /// [`Engine::NAME`].
     fn name(&self) -> &'static str;
+
     /// [`run`] on this engine.
     fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report;
+
+    /// Parses, compiles and checks a module once, to run it many times with [`DynEngine::run_calls`].
+    fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure>;
+
+    /// In a new instance of `module`: writes each `(offset, bytes)` into memory, then calls
+    /// `export` once per argument list, stopping at the first failure. The report's outcome is
+    /// that failure, or the last call's result.
+    fn run_calls(
+        &self,
+        module: &LoadedModule,
+        writes: &[(u32, &[u8])],
+        export: &str,
+        calls: &[Vec<i32>],
+    ) -> Report;
 }
 
-impl<E: Engine> DynEngine for E {
+impl<E: Engine> DynEngine for E
+where
+    E::Module: 'static,
+{
     fn name(&self) -> &'static str {
         E::NAME
     }
 
     fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report {
         run(self, bytes, export, args)
+    }
+
+    fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure> {
+        let module = self.load(&module_bytes(bytes)?)?;
+        let shape = self.shape(&module);
+        Ok(LoadedModule {
+            module: Box::new(module),
+            shape,
+        })
+    }
+
+    fn run_calls(
+        &self,
+        module: &LoadedModule,
+        writes: &[(u32, &[u8])],
+        export: &str,
+        calls: &[Vec<i32>],
+    ) -> Report {
+        let fail = |failure: Failure| Report {
+            events: Vec::new(),
+            outcome: Err(failure),
+        };
+        let Some(typed) = module.module.downcast_ref::<E::Module>() else {
+            return fail(Failure::with_detail(
+                Fault::Runtime,
+                "module loaded by another engine",
+            ));
+        };
+        let mut instance = match self.instantiate(typed, Sink::Record) {
+            Ok(instance) => instance,
+            Err(failure) => return fail(failure),
+        };
+        let mut outcome = Ok(None);
+        for (offset, bytes) in writes {
+            if let Err(failure) = instance.write_memory(*offset, bytes) {
+                return fail(failure);
+            }
+        }
+        for args in calls {
+            outcome = check_export(&module.shape, export, args.len())
+                .map_err(Failure::new)
+                .and_then(|()| instance.call(export, args));
+            if outcome.is_err() {
+                break;
+            }
+        }
+        Report {
+            events: instance.take_events(),
+            outcome,
+        }
     }
 }

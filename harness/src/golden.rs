@@ -94,12 +94,17 @@ impl Case {
 /// Every fixture in `tests/cases/`, sorted by name.
 pub fn cases() -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases");
-    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    let entries =
+        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
     let mut cases: Vec<Case> = entries
         .map(|entry| entry.expect("directory entry").path())
         .filter(|path| path.is_file())
         .map(|path| Case {
-            name: path.file_stem().expect("file name").to_string_lossy().into_owned(),
+            name: path
+                .file_stem()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned(),
             path,
         })
         .collect();
@@ -125,22 +130,34 @@ pub fn check_cli(binary: &str) {
         let rendered = render(&lines);
         let expected = read(golden_name);
         if rendered != expected {
-            problems.push(format!("{label}: stdout differs\n--- expected\n{expected}--- actual\n{rendered}"));
+            problems.push(format!(
+                "{label}: stdout differs\n--- expected\n{expected}--- actual\n{rendered}"
+            ));
         }
         let returned = lines.last().is_some_and(|l| l.starts_with("returned"));
         let want_code = if returned { 0 } else { 1 };
         if output.status.code() != Some(want_code) {
-            problems.push(format!("{label}: exit status {:?}, expected {want_code}", output.status.code()));
+            problems.push(format!(
+                "{label}: exit status {:?}, expected {want_code}",
+                output.status.code()
+            ));
         }
         let stderr_lines = stderr.lines().count();
         let want_lines = if returned { 0 } else { 1 };
         if stderr_lines != want_lines || (!returned && !stderr.contains(": error: ")) {
-            problems.push(format!("{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"));
+            problems.push(format!(
+                "{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"
+            ));
         }
     };
     check("demo", &[], "hello.txt");
     for case in cases() {
-        let args = ["--guest".as_ref(), case.path.as_os_str(), "--invoke".as_ref(), "run".as_ref()];
+        let args = [
+            "--guest".as_ref(),
+            case.path.as_os_str(),
+            "--invoke".as_ref(),
+            "run".as_ref(),
+        ];
         check(&case.name, &args, &case.golden_name());
     }
     assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));

@@ -39,7 +39,11 @@ fn every_hostile_case_ends_as_its_golden_file_on_every_runtime() {
     for engine in &engines {
         let report = engine.run(guest_wasm::GUEST_WASM, "hello", &[]);
         if report.outcome != Ok(Some(4567)) {
-            problems.push(format!("{}: the demo fails after the hostile cases: {:?}", engine.name(), report.outcome));
+            problems.push(format!(
+                "{}: the demo fails after the hostile cases: {:?}",
+                engine.name(),
+                report.outcome
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));

@@ -130,6 +130,19 @@ impl harness::Instance for WasmerInstance {
         Ok(results.first().and_then(Value::i32))
     }
 
+    fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
+        let memory = self
+            .env
+            .as_ref(&self.store)
+            .memory
+            .clone()
+            .ok_or(Fault::Runtime)?;
+        memory
+            .view(&self.store)
+            .write(u64::from(offset), bytes)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
+    }
+
     fn take_events(&mut self) -> Vec<Event<'static>> {
         self.env.as_mut(&mut self.store).recorder.take_events()
     }

@@ -156,6 +156,15 @@ impl harness::Instance for WasmiInstance {
         Ok(results.first().and_then(Val::i32))
     }
 
+    fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
+        let memory = self.store.data().memory.ok_or(Fault::Runtime)?;
+        let offset =
+            usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        memory
+            .write(&mut self.store, offset, bytes)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
+    }
+
     fn take_events(&mut self) -> Vec<Event<'static>> {
         self.store.data_mut().recorder.take_events()
     }

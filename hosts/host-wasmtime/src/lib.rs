@@ -12,8 +12,8 @@
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder,
-    Sink, Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
+    ModuleShape, Recorder, Sink, Trap,
 };
 use wasmtime::{
     Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Val,
@@ -135,6 +135,15 @@ impl harness::Instance for WasmtimeInstance {
         func.call(&mut self.store, &params, &mut results)
             .map_err(|e| failure(&e))?;
         Ok(results.first().and_then(Val::i32))
+    }
+
+    fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
+        let memory = self.store.data().memory.ok_or(Fault::Runtime)?;
+        let offset =
+            usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        memory
+            .write(&mut self.store, offset, bytes)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn take_events(&mut self) -> Vec<Event<'static>> {
