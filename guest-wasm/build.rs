@@ -23,17 +23,11 @@ fn main() -> ExitCode {
 }
 
 fn build() -> Result<(), String> {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
-    let workspace = manifest_dir
-        .parent()
-        .ok_or("guest-wasm has no parent directory")?;
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
+    let workspace = manifest_dir.parent().ok_or("guest-wasm has no parent directory")?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
     for input in ["guest", "common", "Cargo.toml", "Cargo.lock"] {
-        println!(
-            "cargo::rerun-if-changed={}",
-            workspace.join(input).display()
-        );
+        println!("cargo::rerun-if-changed={}", workspace.join(input).display());
     }
 
     ensure_wasm_target()?;
@@ -43,15 +37,7 @@ fn build() -> Result<(), String> {
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args([
-            "build",
-            "--package",
-            "guest",
-            "--target",
-            TARGET,
-            "--profile",
-            "guest",
-        ])
+        .args(["build", "--package", "guest", "--target", TARGET, "--profile", "guest"])
         .arg("--target-dir")
         .arg(&target_dir);
     // What the outer build set for its own compilation must not leak into the guest's.
@@ -66,24 +52,15 @@ fn build() -> Result<(), String> {
     ] {
         command.env_remove(var);
     }
-    let status = command
-        .status()
-        .map_err(|e| format!("could not run cargo for the guest: {e}"))?;
+    let status = command.status().map_err(|e| format!("could not run cargo for the guest: {e}"))?;
     if !status.success() {
-        return Err(format!(
-            "building the guest for {TARGET} failed ({status}); see the output above"
-        ));
+        return Err(format!("building the guest for {TARGET} failed ({status}); see the output above"));
     }
 
     let built = target_dir.join(TARGET).join("guest").join("guest.wasm");
     let dest = out_dir.join("guest.wasm");
-    std::fs::copy(&built, &dest).map_err(|e| {
-        format!(
-            "could not copy {} to {}: {e}",
-            built.display(),
-            dest.display()
-        )
-    })?;
+    std::fs::copy(&built, &dest)
+        .map_err(|e| format!("could not copy {} to {}: {e}", built.display(), dest.display()))?;
     Ok(())
 }
 
@@ -97,13 +74,9 @@ fn ensure_wasm_target() -> Result<(), String> {
     let status = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()
-        .map_err(|e| {
-            format!("the {TARGET} target is not installed and rustup could not be run ({e}): {fix}")
-        })?;
+        .map_err(|e| format!("the {TARGET} target is not installed and rustup could not be run ({e}): {fix}"))?;
     if !status.success() || !target_installed() {
-        return Err(format!(
-            "the {TARGET} target is not installed and `rustup target add` failed: {fix}"
-        ));
+        return Err(format!("the {TARGET} target is not installed and `rustup target add` failed: {fix}"));
     }
     Ok(())
 }
@@ -120,9 +93,6 @@ fn target_installed() -> bool {
 }
 
 fn has_core(libdir: &Path) -> bool {
-    std::fs::read_dir(libdir).is_ok_and(|entries| {
-        entries
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
-    })
+    std::fs::read_dir(libdir)
+        .is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
 }

@@ -8,9 +8,7 @@ use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::types::{
-    AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config,
-};
+use crate::types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
 use crate::{Event, Import};
 
 /// Why a guest's argument to an import was refused. Every variant names the offset and length
@@ -113,57 +111,31 @@ impl AbiError {
 impl fmt::Display for AbiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AbiError::AddressOverflow { offset, len } => write!(
-                f,
-                "offset {offset} + length {len} overflows the 32-bit address space"
-            ),
-            AbiError::OutOfBounds {
-                offset,
-                len,
-                memory_size,
-            } => write!(
-                f,
-                "offset {offset} + length {len} is out of bounds of memory ({memory_size} bytes)"
-            ),
-            AbiError::InvalidUtf8 {
-                offset,
-                len,
-                valid_up_to,
-            } => write!(
-                f,
-                "string at offset {offset}, length {len} is not UTF-8 (valid up to byte {valid_up_to})"
-            ),
-            AbiError::AbTooLarge { offset, len } => write!(
-                f,
-                "AB at offset {offset}, length {len} exceeds the decode limit of {AB_DECODE_LIMIT} bytes"
-            ),
-            AbiError::AbDecode {
-                offset,
-                len,
-                reason,
-            } => {
-                write!(
-                    f,
-                    "AB at offset {offset}, length {len} does not decode: {reason}"
-                )
+            AbiError::AddressOverflow { offset, len } => {
+                write!(f, "offset {offset} + length {len} overflows the 32-bit address space")
             }
-            AbiError::AbTrailingBytes { offset, len, used } => write!(
-                f,
-                "AB at offset {offset}, length {len} has trailing bytes (the AB ends after {used})"
-            ),
-            AbiError::CdSize { offset, len } => write!(
-                f,
-                "CD at offset {offset} has length {len}, expected {CD_WIRE_SIZE}"
-            ),
-            AbiError::CdTextTooLong { offset, text_len } => write!(
-                f,
-                "CD at offset {offset} claims a text of {text_len} bytes, at most {CD_TEXT_MAX} fit"
-            ),
-            AbiError::CdInvalidUtf8 {
-                offset,
-                text_len,
-                valid_up_to,
-            } => write!(
+            AbiError::OutOfBounds { offset, len, memory_size } => {
+                write!(f, "offset {offset} + length {len} is out of bounds of memory ({memory_size} bytes)")
+            }
+            AbiError::InvalidUtf8 { offset, len, valid_up_to } => {
+                write!(f, "string at offset {offset}, length {len} is not UTF-8 (valid up to byte {valid_up_to})")
+            }
+            AbiError::AbTooLarge { offset, len } => {
+                write!(f, "AB at offset {offset}, length {len} exceeds the decode limit of {AB_DECODE_LIMIT} bytes")
+            }
+            AbiError::AbDecode { offset, len, reason } => {
+                write!(f, "AB at offset {offset}, length {len} does not decode: {reason}")
+            }
+            AbiError::AbTrailingBytes { offset, len, used } => {
+                write!(f, "AB at offset {offset}, length {len} has trailing bytes (the AB ends after {used})")
+            }
+            AbiError::CdSize { offset, len } => {
+                write!(f, "CD at offset {offset} has length {len}, expected {CD_WIRE_SIZE}")
+            }
+            AbiError::CdTextTooLong { offset, text_len } => {
+                write!(f, "CD at offset {offset} claims a text of {text_len} bytes, at most {CD_TEXT_MAX} fit")
+            }
+            AbiError::CdInvalidUtf8 { offset, text_len, valid_up_to } => write!(
                 f,
                 "CD at offset {offset} has a text of {text_len} bytes that is not UTF-8 (valid up to byte {valid_up_to})"
             ),
@@ -175,14 +147,8 @@ impl core::error::Error for AbiError {}
 
 /// The bytes `offset..offset + len` of `memory`, bounds-checked.
 pub fn guest_bytes(memory: &[u8], offset: u32, len: u32) -> Result<&[u8], AbiError> {
-    let end = offset
-        .checked_add(len)
-        .ok_or(AbiError::AddressOverflow { offset, len })?;
-    let out_of_bounds = || AbiError::OutOfBounds {
-        offset,
-        len,
-        memory_size: memory.len(),
-    };
+    let end = offset.checked_add(len).ok_or(AbiError::AddressOverflow { offset, len })?;
+    let out_of_bounds = || AbiError::OutOfBounds { offset, len, memory_size: memory.len() };
     // On a 16-bit host a u32 might not fit a usize: that is out of bounds too.
     let start = usize::try_from(offset).map_err(|_| out_of_bounds())?;
     let end = usize::try_from(end).map_err(|_| out_of_bounds())?;
@@ -192,11 +158,7 @@ pub fn guest_bytes(memory: &[u8], offset: u32, len: u32) -> Result<&[u8], AbiErr
 /// The UTF-8 string at `offset..offset + len`, borrowed from `memory` (zero-copy).
 pub fn decode_str(memory: &[u8], offset: u32, len: u32) -> Result<&str, AbiError> {
     let bytes = guest_bytes(memory, offset, len)?;
-    core::str::from_utf8(bytes).map_err(|e| AbiError::InvalidUtf8 {
-        offset,
-        len,
-        valid_up_to: e.valid_up_to(),
-    })
+    core::str::from_utf8(bytes).map_err(|e| AbiError::InvalidUtf8 { offset, len, valid_up_to: e.valid_up_to() })
 }
 
 /// The [`AB`] encoded at `offset..offset + len`: exactly one value, no trailing bytes, at most
@@ -206,12 +168,8 @@ pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
     if bytes.len() > AB_DECODE_LIMIT {
         return Err(AbiError::AbTooLarge { offset, len });
     }
-    let (ab, used): (AB, usize) =
-        bincode::serde::decode_from_slice(bytes, ab_config()).map_err(|e| AbiError::AbDecode {
-            offset,
-            len,
-            reason: describe(&e),
-        })?;
+    let (ab, used): (AB, usize) = bincode::serde::decode_from_slice(bytes, ab_config())
+        .map_err(|e| AbiError::AbDecode { offset, len, reason: describe(&e) })?;
     if used != bytes.len() {
         return Err(AbiError::AbTrailingBytes { offset, len, used });
     }
@@ -226,14 +184,9 @@ fn describe(error: &bincode::error::DecodeError) -> String {
             alloc::format!("truncated ({additional} more byte(s) needed)")
         }
         E::LimitExceeded => {
-            alloc::format!(
-                "a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes"
-            )
+            alloc::format!("a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes")
         }
-        E::Utf8 { inner } => alloc::format!(
-            "the string is not UTF-8 (valid up to byte {})",
-            inner.valid_up_to()
-        ),
+        E::Utf8 { inner } => alloc::format!("the string is not UTF-8 (valid up to byte {})", inner.valid_up_to()),
         E::InvalidIntegerType { .. } => "an integer has an invalid varint tag".to_string(),
         other => other.to_string(),
     }
@@ -246,8 +199,7 @@ fn describe(error: &bincode::error::DecodeError) -> String {
 /// UTF-8.
 pub fn decode_cd(memory: &[u8], offset: u32, len: u32) -> Result<CD, AbiError> {
     let bytes = guest_bytes(memory, offset, len)?;
-    let wire: &CdWire =
-        bytemuck::try_from_bytes(bytes).map_err(|_| AbiError::CdSize { offset, len })?;
+    let wire: &CdWire = bytemuck::try_from_bytes(bytes).map_err(|_| AbiError::CdSize { offset, len })?;
     let text_len = u32::from_le_bytes(wire.len);
     let text = usize::try_from(text_len)
         .ok()
@@ -258,8 +210,7 @@ pub fn decode_cd(memory: &[u8], offset: u32, len: u32) -> Result<CD, AbiError> {
         text_len,
         valid_up_to: e.valid_up_to(),
     })?;
-    CD::new(i32::from_le_bytes(wire.c), text)
-        .map_err(|_| AbiError::CdTextTooLong { offset, text_len })
+    CD::new(i32::from_le_bytes(wire.c), text).map_err(|_| AbiError::CdTextTooLong { offset, text_len })
 }
 
 /// What an import receives, decoded into the [`Event`] it logs.
@@ -267,12 +218,7 @@ pub fn decode_cd(memory: &[u8], offset: u32, len: u32) -> Result<CD, AbiError> {
 /// `args` are the import's wasm arguments: `[value]` for `log_int`, `[ptr, len]` for the others,
 /// as the `i32`s the runtime hands over; they are reinterpreted as unsigned offsets here. This is
 /// the one function a host's import bodies call.
-pub fn decode_import(
-    import: Import,
-    memory: &[u8],
-    ptr: i32,
-    len: i32,
-) -> Result<Event<'_>, AbiError> {
+pub fn decode_import(import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<Event<'_>, AbiError> {
     let (offset, len) = (ptr.cast_unsigned(), len.cast_unsigned());
     Ok(match import {
         Import::LogInt => Event::Int(ptr),
@@ -310,45 +256,16 @@ mod tests {
     #[test]
     fn bytes_out_of_bounds() {
         let memory = [0; 4];
-        assert_eq!(
-            guest_bytes(&memory, 3, 2),
-            Err(AbiError::OutOfBounds {
-                offset: 3,
-                len: 2,
-                memory_size: 4
-            })
-        );
-        assert_eq!(
-            guest_bytes(&memory, 5, 0),
-            Err(AbiError::OutOfBounds {
-                offset: 5,
-                len: 0,
-                memory_size: 4
-            })
-        );
-        assert_eq!(
-            guest_bytes(&memory, u32::MAX, 2),
-            Err(AbiError::AddressOverflow {
-                offset: u32::MAX,
-                len: 2
-            })
-        );
-        assert_eq!(
-            guest_bytes(&memory, 1, u32::MAX),
-            Err(AbiError::AddressOverflow {
-                offset: 1,
-                len: u32::MAX
-            })
-        );
+        assert_eq!(guest_bytes(&memory, 3, 2), Err(AbiError::OutOfBounds { offset: 3, len: 2, memory_size: 4 }));
+        assert_eq!(guest_bytes(&memory, 5, 0), Err(AbiError::OutOfBounds { offset: 5, len: 0, memory_size: 4 }));
+        assert_eq!(guest_bytes(&memory, u32::MAX, 2), Err(AbiError::AddressOverflow { offset: u32::MAX, len: 2 }));
+        assert_eq!(guest_bytes(&memory, 1, u32::MAX), Err(AbiError::AddressOverflow { offset: 1, len: u32::MAX }));
     }
 
     #[test]
     fn messages_name_offset_length_and_memory_size() {
         let e = guest_bytes(&[0; 16], 10, 20).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "offset 10 + length 20 is out of bounds of memory (16 bytes)"
-        );
+        assert_eq!(e.to_string(), "offset 10 + length 20 is out of bounds of memory (16 bytes)");
         assert_eq!(e.kind(), "out-of-bounds");
     }
 
@@ -358,53 +275,29 @@ mod tests {
         let s = decode_str(&memory, 8, 6).unwrap();
         assert_eq!(s, "héllo");
         assert_eq!(s.as_ptr(), memory[8..].as_ptr(), "read in place");
-        assert_eq!(
-            decode_str(&memory, 10, 2),
-            Err(AbiError::InvalidUtf8 {
-                offset: 10,
-                len: 2,
-                valid_up_to: 0
-            })
-        );
+        assert_eq!(decode_str(&memory, 10, 2), Err(AbiError::InvalidUtf8 { offset: 10, len: 2, valid_up_to: 0 }));
         assert_eq!(decode_str(&memory, 0, 0), Ok(""));
     }
 
     #[test]
     fn ab_round_trip() {
-        let ab = AB {
-            a: 1234,
-            b: "abcd".into(),
-        };
+        let ab = AB { a: 1234, b: "abcd".into() };
         let bytes = ab_bytes(&ab);
-        assert_eq!(
-            bytes,
-            [0xFB, 0xD2, 0x04, 4, b'a', b'b', b'c', b'd'],
-            "varint, LE"
-        );
+        assert_eq!(bytes, [0xFB, 0xD2, 0x04, 4, b'a', b'b', b'c', b'd'], "varint, LE");
         let memory = place(&bytes, 3, 64);
         assert_eq!(decode_ab(&memory, 3, bytes.len() as u32), Ok(ab));
     }
 
     #[test]
     fn ab_trailing_and_truncated() {
-        let bytes = ab_bytes(&AB {
-            a: 7,
-            b: "xy".into(),
-        });
+        let bytes = ab_bytes(&AB { a: 7, b: "xy".into() });
         let memory = place(&bytes, 0, 64);
         let n = bytes.len() as u32;
         assert_eq!(
             decode_ab(&memory, 0, n + 1),
-            Err(AbiError::AbTrailingBytes {
-                offset: 0,
-                len: n + 1,
-                used: bytes.len()
-            })
+            Err(AbiError::AbTrailingBytes { offset: 0, len: n + 1, used: bytes.len() })
         );
-        assert_eq!(
-            decode_ab(&memory, 0, n - 1).unwrap_err().kind(),
-            "ab-decode"
-        );
+        assert_eq!(decode_ab(&memory, 0, n - 1).unwrap_err().kind(), "ab-decode");
         assert_eq!(decode_ab(&memory, 0, 0).unwrap_err().kind(), "ab-decode");
     }
 
@@ -417,37 +310,19 @@ mod tests {
         // And one claiming just over the limit.
         let mut bytes = vec![0, 0xFC];
         bytes.extend_from_slice(&(AB_DECODE_LIMIT as u32 + 1).to_le_bytes());
-        assert_eq!(
-            decode_ab(&bytes, 0, bytes.len() as u32).unwrap_err().kind(),
-            "ab-decode"
-        );
+        assert_eq!(decode_ab(&bytes, 0, bytes.len() as u32).unwrap_err().kind(), "ab-decode");
     }
 
     #[test]
     fn ab_near_the_limit() {
         // The string's varint length prefix is 3 bytes and `a = 0` takes 1.
-        let fits = AB {
-            a: 0,
-            b: "x".repeat(AB_DECODE_LIMIT - 4),
-        };
+        let fits = AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 4) };
         let bytes = ab_bytes(&fits);
         assert_eq!(bytes.len(), AB_DECODE_LIMIT);
-        assert!(
-            decode_ab(&bytes, 0, bytes.len() as u32) == Ok(fits),
-            "an AB of exactly the limit decodes"
-        );
-        let over = ab_bytes(&AB {
-            a: 0,
-            b: "x".repeat(AB_DECODE_LIMIT - 3),
-        });
+        assert!(decode_ab(&bytes, 0, bytes.len() as u32) == Ok(fits), "an AB of exactly the limit decodes");
+        let over = ab_bytes(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 3) });
         let e = decode_ab(&over, 0, over.len() as u32).unwrap_err();
-        assert_eq!(
-            e,
-            AbiError::AbTooLarge {
-                offset: 0,
-                len: over.len() as u32
-            }
-        );
+        assert_eq!(e, AbiError::AbTooLarge { offset: 0, len: over.len() as u32 });
     }
 
     #[test]
@@ -464,46 +339,21 @@ mod tests {
     fn cd_refusals() {
         let mut wire = CD::new(-5, "ok").unwrap().to_wire();
         let memory = place(bytemuck::bytes_of(&wire), 0, 64);
-        assert_eq!(
-            decode_cd(&memory, 0, 39),
-            Err(AbiError::CdSize { offset: 0, len: 39 })
-        );
-        assert_eq!(
-            decode_cd(&memory, 0, 41),
-            Err(AbiError::CdSize { offset: 0, len: 41 })
-        );
+        assert_eq!(decode_cd(&memory, 0, 39), Err(AbiError::CdSize { offset: 0, len: 39 }));
+        assert_eq!(decode_cd(&memory, 0, 41), Err(AbiError::CdSize { offset: 0, len: 41 }));
 
         wire.len = 33u32.to_le_bytes();
         let memory = place(bytemuck::bytes_of(&wire), 0, 64);
-        assert_eq!(
-            decode_cd(&memory, 0, 40),
-            Err(AbiError::CdTextTooLong {
-                offset: 0,
-                text_len: 33
-            })
-        );
+        assert_eq!(decode_cd(&memory, 0, 40), Err(AbiError::CdTextTooLong { offset: 0, text_len: 33 }));
 
         wire.len = u32::MAX.to_le_bytes();
         let memory = place(bytemuck::bytes_of(&wire), 0, 64);
-        assert_eq!(
-            decode_cd(&memory, 0, 40),
-            Err(AbiError::CdTextTooLong {
-                offset: 0,
-                text_len: u32::MAX
-            })
-        );
+        assert_eq!(decode_cd(&memory, 0, 40), Err(AbiError::CdTextTooLong { offset: 0, text_len: u32::MAX }));
 
         wire.len = 2u32.to_le_bytes();
         wire.text[1] = 0xFF;
         let memory = place(bytemuck::bytes_of(&wire), 0, 64);
-        assert_eq!(
-            decode_cd(&memory, 0, 40),
-            Err(AbiError::CdInvalidUtf8 {
-                offset: 0,
-                text_len: 2,
-                valid_up_to: 1
-            })
-        );
+        assert_eq!(decode_cd(&memory, 0, 40), Err(AbiError::CdInvalidUtf8 { offset: 0, text_len: 2, valid_up_to: 1 }));
     }
 
     #[test]
@@ -519,23 +369,13 @@ mod tests {
         let memory = [0u8; 16];
         assert_eq!(
             decode_import(Import::LogStr, &memory, -1, 1),
-            Err(AbiError::AddressOverflow {
-                offset: u32::MAX,
-                len: 1
-            })
+            Err(AbiError::AddressOverflow { offset: u32::MAX, len: 1 })
         );
         assert_eq!(
             decode_import(Import::LogStr, &memory, 0, -1),
-            Err(AbiError::OutOfBounds {
-                offset: 0,
-                len: u32::MAX,
-                memory_size: 16
-            })
+            Err(AbiError::OutOfBounds { offset: 0, len: u32::MAX, memory_size: 16 })
         );
-        assert_eq!(
-            decode_import(Import::LogInt, &memory, -7, 0),
-            Ok(Event::Int(-7))
-        );
+        assert_eq!(decode_import(Import::LogInt, &memory, -7, 0), Ok(Event::Int(-7)));
     }
 
     proptest! {

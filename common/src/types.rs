@@ -84,11 +84,7 @@ pub struct CdTextError {
 
 impl fmt::Display for CdTextError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "CD text of {} bytes exceeds {CD_TEXT_MAX} bytes",
-            self.len
-        )
+        write!(f, "CD text of {} bytes exceeds {CD_TEXT_MAX} bytes", self.len)
     }
 }
 
@@ -126,19 +122,12 @@ impl CD {
     pub fn d(&self) -> &str {
         // Every constructor checked that these bytes are UTF-8 and in range, so the fallback
         // is never taken; it is here so that this accessor cannot panic.
-        self.text
-            .get(..usize::from(self.len))
-            .and_then(|b| core::str::from_utf8(b).ok())
-            .unwrap_or_default()
+        self.text.get(..usize::from(self.len)).and_then(|b| core::str::from_utf8(b).ok()).unwrap_or_default()
     }
 
     /// The wire image the guest passes to `log_cd`.
     pub fn to_wire(&self) -> CdWire {
-        CdWire {
-            c: self.c.to_le_bytes(),
-            len: u32::from(self.len).to_le_bytes(),
-            text: self.text,
-        }
+        CdWire { c: self.c.to_le_bytes(), len: u32::from(self.len).to_le_bytes(), text: self.text }
     }
 }
 
@@ -178,14 +167,8 @@ mod tests {
 
     #[test]
     fn display_escapes_control_characters() {
-        let ab = AB {
-            a: 1,
-            b: "\u{1b}[31mred\n\"".into(),
-        };
-        assert_eq!(
-            alloc::format!("{ab}"),
-            r#"AB { a: 1, b: "\u{1b}[31mred\n\"" }"#
-        );
+        let ab = AB { a: 1, b: "\u{1b}[31mred\n\"".into() };
+        assert_eq!(alloc::format!("{ab}"), r#"AB { a: 1, b: "\u{1b}[31mred\n\"" }"#);
         let cd = CD::new(-1, "\u{7}bell").unwrap();
         assert_eq!(alloc::format!("{cd}"), r#"CD { c: -1, d: "\u{7}bell" }"#);
     }

@@ -20,10 +20,7 @@ use common::{AB, CD};
 pub extern "C" fn hello() -> i32 {
     host::log_int(1234);
     host::log_str("Hello World!");
-    host::log_ab(&AB {
-        a: 1234,
-        b: "abcd".into(),
-    });
+    host::log_ab(&AB { a: 1234, b: "abcd".into() });
     host::log_cd(&cd(1234, "hello world"));
     4567
 }
@@ -76,9 +73,7 @@ mod scenarios {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_str_control_characters() {
-        host::log_str(
-            "escape: \u{1b}[31mred\u{1b}[0m, bell: \u{7}, newline: \n, tab: \t, quote: \", backslash: \\",
-        );
+        host::log_str("escape: \u{1b}[31mred\u{1b}[0m, bell: \u{7}, newline: \n, tab: \t, quote: \", backslash: \\");
     }
 
     #[unsafe(no_mangle)]
@@ -93,45 +88,24 @@ mod scenarios {
 
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_ab_edges() {
-        host::log_ab(&AB {
-            a: 0,
-            b: String::new(),
-        });
-        host::log_ab(&AB {
-            a: u32::MAX,
-            b: "max".into(),
-        });
-        host::log_ab(&AB {
-            a: 250,
-            b: "varint boundary 250".into(),
-        });
-        host::log_ab(&AB {
-            a: 251,
-            b: "varint boundary 251".into(),
-        });
-        host::log_ab(&AB {
-            a: 7,
-            b: "unicode: 漢字 😀 é".into(),
-        });
+        host::log_ab(&AB { a: 0, b: String::new() });
+        host::log_ab(&AB { a: u32::MAX, b: "max".into() });
+        host::log_ab(&AB { a: 250, b: "varint boundary 250".into() });
+        host::log_ab(&AB { a: 251, b: "varint boundary 251".into() });
+        host::log_ab(&AB { a: 7, b: "unicode: 漢字 😀 é".into() });
     }
 
     /// An AB whose encoding is exactly the decode limit (1 byte for `a`, 3 for the length).
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_ab_at_the_limit() {
-        host::log_ab(&AB {
-            a: 0,
-            b: "x".repeat(AB_DECODE_LIMIT - 4),
-        });
+        host::log_ab(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 4) });
     }
 
     /// One byte over the decode limit: refused.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_ab_over_the_limit() {
         host::log_int(1);
-        host::log_ab(&AB {
-            a: 0,
-            b: "x".repeat(AB_DECODE_LIMIT - 3),
-        });
+        host::log_ab(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 3) });
     }
 
     #[unsafe(no_mangle)]
@@ -151,10 +125,7 @@ mod scenarios {
     pub extern "C" fn scenario_guest_panics() -> i32 {
         host::log_str("about to panic");
         let values: Vec<i32> = Vec::new();
-        std::hint::black_box(&values)
-            .first()
-            .copied()
-            .unwrap_or_else(|| panic!("no values"))
+        std::hint::black_box(&values).first().copied().unwrap_or_else(|| panic!("no values"))
     }
 
     /// All four imports, many times: the order of events must be kept.
@@ -163,10 +134,7 @@ mod scenarios {
         for i in 0..5 {
             host::log_int(i);
             host::log_str(&format!("string {i}"));
-            host::log_ab(&AB {
-                a: i.cast_unsigned(),
-                b: format!("ab {i}"),
-            });
+            host::log_ab(&AB { a: i.cast_unsigned(), b: format!("ab {i}") });
             host::log_cd(&cd(-i, &format!("cd {i}")));
         }
         20

@@ -30,6 +30,12 @@ struct Args {
     /// The most a linear memory may grow to, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_memory_bytes / MIB)]
     max_memory: usize,
+    /// The most elements a table may hold.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_table_elements)]
+    max_table_elements: u32,
+    /// The most event payload kept (and printed) per run, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_log_bytes / MIB)]
+    max_log: usize,
 }
 
 /// The `main` of a host binary: parses the arguments, runs the guest on engine `E`, prints the
@@ -47,17 +53,17 @@ pub fn main<E: Engine>() -> ExitCode {
         },
         None => guest_wasm::GUEST_WASM.to_vec(),
     };
-    let Some(max_memory_bytes) = args.max_memory.checked_mul(MIB) else {
-        eprintln!(
-            "{program}: error: --max-memory {} MiB is too large",
-            args.max_memory
-        );
+    let (Some(max_memory_bytes), Some(max_log_bytes)) =
+        (args.max_memory.checked_mul(MIB), args.max_log.checked_mul(MIB))
+    else {
+        eprintln!("{program}: error: --max-memory or --max-log is too large");
         return ExitCode::from(2);
     };
     let limits = Limits {
         fuel: (args.fuel > 0).then_some(args.fuel),
         max_memory_bytes,
-        ..Limits::default()
+        max_table_elements: args.max_table_elements,
+        max_log_bytes,
     };
     let engine = match E::new(&limits) {
         Ok(engine) => engine,

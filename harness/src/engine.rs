@@ -111,24 +111,14 @@ pub fn outcome_line(outcome: &Result<Option<i32>, Failure>) -> String {
 /// one `i32`.
 pub fn check_export(shape: &ModuleShape, name: &str, arg_count: usize) -> Result<(), Fault> {
     let Some((params, results)) = shape.function(name) else {
-        return Err(Fault::MissingExport {
-            name: name.to_owned(),
-            available: shape.functions(),
-        });
+        return Err(Fault::MissingExport { name: name.to_owned(), available: shape.functions() });
     };
     let wanted = vec![ValType::I32; arg_count];
-    if params != wanted.as_slice()
-        || results.len() > 1
-        || results.iter().any(|r| *r != ValType::I32)
-    {
+    if params != wanted.as_slice() || results.len() > 1 || results.iter().any(|r| *r != ValType::I32) {
         return Err(Fault::ExportSignature {
             name: name.to_owned(),
             found: signature(params, results),
-            expected: format!(
-                "{} or {}",
-                signature(&wanted, &[]),
-                signature(&wanted, &[ValType::I32])
-            ),
+            expected: format!("{} or {}", signature(&wanted, &[]), signature(&wanted, &[ValType::I32])),
         });
     }
     Ok(())
@@ -140,12 +130,7 @@ pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
         // The text parser's message spans several lines (message, location, source excerpt);
         // keep the message and the location.
         let text = e.to_string();
-        let detail: Vec<&str> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .take(2)
-            .collect();
+        let detail: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).take(2).collect();
         Failure::with_detail(Fault::InvalidModule, detail.join(" "))
     })
 }
@@ -158,17 +143,11 @@ pub fn run_module<E: Engine>(engine: &E, module: &E::Module, export: &str, args:
     {
         Ok(instance) => instance,
         Err(failure) => {
-            return Report {
-                events: Vec::new(),
-                outcome: Err(failure),
-            };
+            return Report { events: Vec::new(), outcome: Err(failure) };
         }
     };
     let outcome = instance.call(export, args);
-    Report {
-        events: instance.take_events(),
-        outcome,
-    }
+    Report { events: instance.take_events(), outcome }
 }
 
 /// Runs `export` of the module in `bytes` (binary or text) on `engine`: parse, compile, check
@@ -176,10 +155,7 @@ pub fn run_module<E: Engine>(engine: &E, module: &E::Module, export: &str, args:
 pub fn run<E: Engine>(engine: &E, bytes: &[u8], export: &str, args: &[i32]) -> Report {
     match module_bytes(bytes).and_then(|wasm| engine.load(&wasm)) {
         Ok(module) => run_module(engine, &module, export, args),
-        Err(failure) => Report {
-            events: Vec::new(),
-            outcome: Err(failure),
-        },
+        Err(failure) => Report { events: Vec::new(), outcome: Err(failure) },
     }
 }
 
@@ -210,13 +186,7 @@ pub trait DynEngine: Send + Sync {
     /// In a new instance of `module`: writes each `(offset, bytes)` into memory, then calls
     /// `export` once per argument list, stopping at the first failure. The report's outcome is
     /// that failure, or the last call's result.
-    fn run_calls(
-        &self,
-        module: &LoadedModule,
-        writes: &[(u32, &[u8])],
-        export: &str,
-        calls: &[Vec<i32>],
-    ) -> Report;
+    fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report;
 }
 
 impl<E: Engine> DynEngine for E
@@ -234,28 +204,13 @@ where
     fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure> {
         let module = self.load(&module_bytes(bytes)?)?;
         let shape = self.shape(&module);
-        Ok(LoadedModule {
-            module: Box::new(module),
-            shape,
-        })
+        Ok(LoadedModule { module: Box::new(module), shape })
     }
 
-    fn run_calls(
-        &self,
-        module: &LoadedModule,
-        writes: &[(u32, &[u8])],
-        export: &str,
-        calls: &[Vec<i32>],
-    ) -> Report {
-        let fail = |failure: Failure| Report {
-            events: Vec::new(),
-            outcome: Err(failure),
-        };
+    fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report {
+        let fail = |failure: Failure| Report { events: Vec::new(), outcome: Err(failure) };
         let Some(typed) = module.module.downcast_ref::<E::Module>() else {
-            return fail(Failure::with_detail(
-                Fault::Runtime,
-                "module loaded by another engine",
-            ));
+            return fail(Failure::with_detail(Fault::Runtime, "module loaded by another engine"));
         };
         let mut instance = match self.instantiate(typed, Sink::Record) {
             Ok(instance) => instance,
@@ -275,9 +230,6 @@ where
                 break;
             }
         }
-        Report {
-            events: instance.take_events(),
-            outcome,
-        }
+        Report { events: instance.take_events(), outcome }
     }
 }

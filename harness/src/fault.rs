@@ -166,6 +166,12 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The fault for a memory or table the runtime refused to create at instantiation because
+    /// it exceeds the [`crate::Limits`].
+    pub fn instantiation_limit() -> Fault {
+        Fault::Limit("a memory or table of the module exceeds the host's limits".into())
+    }
+
     /// A short, stable name: `invalid-module`, `link.unknown-import`, `abi.out-of-bounds`,
     /// `trap.unreachable`, ...
     pub fn kind(&self) -> String {
@@ -191,11 +197,7 @@ impl fmt::Display for Fault {
                 write!(f, "the module exports no function {name:?}; it exports ")?;
                 write_list(f, available)
             }
-            Fault::ExportSignature {
-                name,
-                found,
-                expected,
-            } => {
+            Fault::ExportSignature { name, found, expected } => {
                 write!(f, "export {name:?} has type {found}, expected {expected}")
             }
             Fault::Host(e) => write!(f, "{e}"),
@@ -235,18 +237,12 @@ pub struct Failure {
 impl Failure {
     /// A failure with no runtime detail.
     pub fn new(fault: Fault) -> Self {
-        Failure {
-            fault,
-            detail: None,
-        }
+        Failure { fault, detail: None }
     }
 
     /// A failure with the runtime's own description.
     pub fn with_detail(fault: Fault, detail: impl fmt::Display) -> Self {
-        Failure {
-            fault,
-            detail: Some(format!("{detail:#}")),
-        }
+        Failure { fault, detail: Some(format!("{detail:#}")) }
     }
 }
 

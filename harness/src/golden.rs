@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::{Limits, MIB};
+
 /// The workspace's `tests/golden` directory.
 pub fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
@@ -28,11 +30,7 @@ pub fn summarize(line: &str) -> String {
         return line.to_owned();
     }
     let head: String = line.chars().take(60).collect();
-    format!(
-        "{head}… ({} bytes, crc32 {:08x})",
-        line.len(),
-        crc32fast::hash(line.as_bytes())
-    )
+    format!("{head}… ({} bytes, crc32 {:08x})", line.len(), crc32fast::hash(line.as_bytes()))
 }
 
 /// The golden text for `lines`: each summarised, one per line.
@@ -46,18 +44,12 @@ pub fn compare(name: &str, actual: &str) -> Result<(), String> {
     let path = dir().join(name);
     if blessing() {
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        return std::fs::write(&path, actual)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()));
+        return std::fs::write(&path, actual).map_err(|e| format!("cannot write {}: {e}", path.display()));
     }
-    let expected = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read golden file {} ({e}); run with BLESS=1 to create it",
-            path.display()
-        )
-    })?;
+    let expected = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read golden file {} ({e}); run with BLESS=1 to create it", path.display()))?;
     if expected == actual {
         return Ok(());
     }
@@ -70,51 +62,72 @@ pub fn compare(name: &str, actual: &str) -> Result<(), String> {
 /// Reads the golden file `name`, or panics with the path (tests only).
 pub fn read(name: &str) -> String {
     let path = dir().join(name);
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read golden file {}: {e}", path.display()))
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read golden file {}: {e}", path.display()))
 }
 
-/// A hostile-module fixture in `tests/cases/`: a module (text, binary or neither) whose export
-/// `run` is called, and whose expected output is `tests/golden/cases/NAME.txt`.
+/// A directory of fixture modules, each run on every runtime with the suite's limits, each with
+/// its expected output in `tests/golden/DIR/NAME.txt`.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// The directory under `tests/`, also the directory of its golden files.
+    pub dir: &'static str,
+    /// The limits every case runs with.
+    pub limits: Limits,
+    /// The host-binary flags that set the same limits.
+    pub cli_args: &'static [&'static str],
+}
+
+/// The fixture suites: hostile modules (default limits) and limits (small limits, so that
+/// running into them is quick).
+pub fn suites() -> Vec<Suite> {
+    vec![
+        Suite { dir: "cases", limits: Limits::default(), cli_args: &[] },
+        Suite {
+            dir: "limits",
+            limits: Limits {
+                fuel: Some(1_000_000),
+                max_memory_bytes: 2 * MIB,
+                max_table_elements: 1_000,
+                max_log_bytes: MIB,
+            },
+            cli_args: &["--fuel", "1000000", "--max-memory", "2", "--max-table-elements", "1000", "--max-log", "1"],
+        },
+    ]
+}
+
+/// One fixture module: its export `run` is called.
 #[derive(Debug, Clone)]
 pub struct Case {
     /// The file name without extension.
     pub name: String,
     /// The fixture's path.
     pub path: PathBuf,
+    /// The golden file holding the expected output, relative to [`dir`].
+    pub golden_name: String,
 }
 
-impl Case {
-    /// The golden file holding the expected output.
-    pub fn golden_name(&self) -> String {
-        format!("cases/{}.txt", self.name)
+impl Suite {
+    /// Every fixture of the suite, sorted by name.
+    pub fn cases(&self) -> Vec<Case> {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests").join(self.dir);
+        let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        let mut cases: Vec<Case> = entries
+            .map(|entry| entry.expect("directory entry").path())
+            .filter(|path| path.is_file())
+            .map(|path| {
+                let name = path.file_stem().expect("file name").to_string_lossy().into_owned();
+                Case { golden_name: format!("{}/{name}.txt", self.dir), name, path }
+            })
+            .collect();
+        cases.sort_by(|a, b| a.name.cmp(&b.name));
+        cases
     }
 }
 
-/// Every fixture in `tests/cases/`, sorted by name.
-pub fn cases() -> Vec<Case> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/cases");
-    let entries =
-        std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
-    let mut cases: Vec<Case> = entries
-        .map(|entry| entry.expect("directory entry").path())
-        .filter(|path| path.is_file())
-        .map(|path| Case {
-            name: path
-                .file_stem()
-                .expect("file name")
-                .to_string_lossy()
-                .into_owned(),
-            path,
-        })
-        .collect();
-    cases.sort_by(|a, b| a.name.cmp(&b.name));
-    cases
-}
-
 /// Checks a host binary end to end: without arguments it prints the demo (`hello.txt`) and exits
-/// 0; with `--guest CASE --invoke run` it prints each case's golden output, exits 0 exactly when
-/// the call returned and 1 otherwise, and on failure writes exactly one line to stderr.
+/// 0; for every fixture of every suite, `--guest CASE --invoke run` (with the suite's limit
+/// flags) prints the golden output, exits 0 exactly when the call returned and 1 otherwise, and on
+/// failure writes exactly one line to stderr.
 ///
 /// Panics with every mismatch found (tests only).
 pub fn check_cli(binary: &str) {
@@ -130,35 +143,26 @@ pub fn check_cli(binary: &str) {
         let rendered = render(&lines);
         let expected = read(golden_name);
         if rendered != expected {
-            problems.push(format!(
-                "{label}: stdout differs\n--- expected\n{expected}--- actual\n{rendered}"
-            ));
+            problems.push(format!("{label}: stdout differs\n--- expected\n{expected}--- actual\n{rendered}"));
         }
         let returned = lines.last().is_some_and(|l| l.starts_with("returned"));
         let want_code = if returned { 0 } else { 1 };
         if output.status.code() != Some(want_code) {
-            problems.push(format!(
-                "{label}: exit status {:?}, expected {want_code}",
-                output.status.code()
-            ));
+            problems.push(format!("{label}: exit status {:?}, expected {want_code}", output.status.code()));
         }
         let stderr_lines = stderr.lines().count();
         let want_lines = if returned { 0 } else { 1 };
         if stderr_lines != want_lines || (!returned && !stderr.contains(": error: ")) {
-            problems.push(format!(
-                "{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"
-            ));
+            problems.push(format!("{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"));
         }
     };
     check("demo", &[], "hello.txt");
-    for case in cases() {
-        let args = [
-            "--guest".as_ref(),
-            case.path.as_os_str(),
-            "--invoke".as_ref(),
-            "run".as_ref(),
-        ];
-        check(&case.name, &args, &case.golden_name());
+    for suite in suites() {
+        for case in suite.cases() {
+            let mut args: Vec<&std::ffi::OsStr> = suite.cli_args.iter().map(|a| a.as_ref()).collect();
+            args.extend(["--guest".as_ref(), case.path.as_os_str(), "--invoke".as_ref(), "run".as_ref()]);
+            check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name);
+        }
     }
     assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));
 }

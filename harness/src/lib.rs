@@ -20,8 +20,7 @@ mod recorder;
 mod shape;
 
 pub use engine::{
-    DynEngine, Engine, Instance, LoadedModule, Report, check_export, module_bytes, outcome_line,
-    run, run_module,
+    DynEngine, Engine, Instance, LoadedModule, Report, check_export, module_bytes, outcome_line, run, run_module,
 };
 pub use fault::{Failure, Fault, HostError, HostErrorKind, Trap};
 pub use limits::{Limits, MIB};

@@ -44,9 +44,6 @@ impl Default for Limits {
 impl Limits {
     /// No fuel limit, otherwise the defaults: for benchmarks of trusted guests.
     pub fn unmetered() -> Self {
-        Limits {
-            fuel: None,
-            ..Limits::default()
-        }
+        Limits { fuel: None, ..Limits::default() }
     }
 }

@@ -29,13 +29,7 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder that keeps at most `max_log_bytes` of event payload.
     pub fn new(sink: Sink, max_log_bytes: usize) -> Self {
-        Recorder {
-            sink,
-            events: Vec::new(),
-            count: 0,
-            logged_bytes: 0,
-            max_log_bytes,
-        }
+        Recorder { sink, events: Vec::new(), count: 0, logged_bytes: 0, max_log_bytes }
     }
 
     /// Records one decoded event.
@@ -54,10 +48,7 @@ impl Recorder {
                 self.logged_bytes = self.logged_bytes.saturating_add(size);
                 if self.logged_bytes > self.max_log_bytes {
                     let limit = self.max_log_bytes;
-                    return Err(HostError {
-                        import,
-                        kind: HostErrorKind::LogLimit { limit },
-                    });
+                    return Err(HostError { import, kind: HostErrorKind::LogLimit { limit } });
                 }
                 self.events.push(event.into_owned());
             }
@@ -87,21 +78,12 @@ impl Recorder {
     /// The decoders never panic; should one ever do (a bug), the panic is caught here and becomes
     /// an error, because a panic unwinding out of a host function aborts the process on some
     /// runtimes (wasmi).
-    pub fn log_from_memory(
-        &mut self,
-        import: Import,
-        memory: &[u8],
-        ptr: i32,
-        len: i32,
-    ) -> Result<(), HostError> {
+    pub fn log_from_memory(&mut self, import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<(), HostError> {
         let decoded = catch_unwind(AssertUnwindSafe(|| decode_import(import, memory, ptr, len)));
         let event = match decoded {
             Ok(Ok(event)) => event,
             Ok(Err(e)) => {
-                return Err(HostError {
-                    import,
-                    kind: HostErrorKind::Abi(e),
-                });
+                return Err(HostError { import, kind: HostErrorKind::Abi(e) });
             }
             Err(payload) => {
                 let message = payload
@@ -109,10 +91,7 @@ impl Recorder {
                     .map(|s| (*s).to_owned())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "unknown panic".to_owned());
-                return Err(HostError {
-                    import,
-                    kind: HostErrorKind::Panic(message),
-                });
+                return Err(HostError { import, kind: HostErrorKind::Panic(message) });
             }
         };
         self.record(import, event)
@@ -127,12 +106,8 @@ mod tests {
     fn records_until_the_log_limit() {
         let memory = b"abcdefgh";
         let mut recorder = Recorder::new(Sink::Record, 10);
-        recorder
-            .log_from_memory(Import::LogStr, memory, 0, 8)
-            .unwrap();
-        let e = recorder
-            .log_from_memory(Import::LogStr, memory, 0, 8)
-            .unwrap_err();
+        recorder.log_from_memory(Import::LogStr, memory, 0, 8).unwrap();
+        let e = recorder.log_from_memory(Import::LogStr, memory, 0, 8).unwrap_err();
         assert_eq!(e.kind, HostErrorKind::LogLimit { limit: 10 });
         assert_eq!(recorder.count(), 1);
         assert_eq!(recorder.take_events(), vec![Event::Str("abcdefgh".into())]);
@@ -142,9 +117,7 @@ mod tests {
     fn discard_keeps_nothing_but_counts() {
         let mut recorder = Recorder::new(Sink::Discard, 0);
         recorder.log_int(3).unwrap();
-        recorder
-            .log_from_memory(Import::LogStr, b"xyz", 0, 3)
-            .unwrap();
+        recorder.log_from_memory(Import::LogStr, b"xyz", 0, 3).unwrap();
         assert_eq!(recorder.count(), 2);
         assert!(recorder.take_events().is_empty());
     }
@@ -152,12 +125,7 @@ mod tests {
     #[test]
     fn decode_errors_name_the_import() {
         let mut recorder = Recorder::new(Sink::Record, 100);
-        let e = recorder
-            .log_from_memory(Import::LogCd, &[0; 8], 0, 8)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "log_cd: CD at offset 0 has length 8, expected 40"
-        );
+        let e = recorder.log_from_memory(Import::LogCd, &[0; 8], 0, 8).unwrap_err();
+        assert_eq!(e.to_string(), "log_cd: CD at offset 0 has length 8, expected 40");
     }
 }

@@ -51,13 +51,7 @@ impl ExternType {
 
 /// Writes `(i32, i32) -> ()`.
 pub(crate) fn signature(params: &[ValType], results: &[ValType]) -> String {
-    let join = |types: &[ValType]| {
-        types
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let join = |types: &[ValType]| types.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
     format!("({}) -> ({})", join(params), join(results))
 }
 
@@ -142,9 +136,7 @@ impl fmt::Display for LinkError {
             LinkError::UnknownImport { module, name } => write!(
                 f,
                 "unknown import {module:?}.{name:?}: the host provides only {}",
-                Import::ALL
-                    .map(|i| format!("\"{IMPORT_MODULE}\".\"{}\"", i.name()))
-                    .join(", ")
+                Import::ALL.map(|i| format!("\"{IMPORT_MODULE}\".\"{}\"", i.name())).join(", ")
             ),
             LinkError::ImportType { import, found } => write!(
                 f,
@@ -152,10 +144,7 @@ impl fmt::Display for LinkError {
                 signature(import.params(), import.results())
             ),
             LinkError::NoMemory { exports } => {
-                write!(
-                    f,
-                    "the module exports no memory named \"{MEMORY_EXPORT}\"; its exports are "
-                )?;
+                write!(f, "the module exports no memory named \"{MEMORY_EXPORT}\"; its exports are ")?;
                 crate::fault::write_list(f, exports)
             }
         }
@@ -170,27 +159,17 @@ impl ModuleShape {
             let import = (desc.module == IMPORT_MODULE)
                 .then(|| Import::from_name(&desc.name))
                 .flatten()
-                .ok_or_else(|| LinkError::UnknownImport {
-                    module: desc.module.clone(),
-                    name: desc.name.clone(),
-                })?;
+                .ok_or_else(|| LinkError::UnknownImport { module: desc.module.clone(), name: desc.name.clone() })?;
             let fits = matches!(&desc.ty, ExternType::Func { params, results }
                 if params == import.params() && results == import.results());
             if !fits {
-                return Err(LinkError::ImportType {
-                    import,
-                    found: desc.ty.clone(),
-                });
+                return Err(LinkError::ImportType { import, found: desc.ty.clone() });
             }
         }
-        let has_memory = self
-            .exports
-            .iter()
-            .any(|e| e.name == MEMORY_EXPORT && matches!(e.ty, ExternType::Memory { .. }));
+        let has_memory =
+            self.exports.iter().any(|e| e.name == MEMORY_EXPORT && matches!(e.ty, ExternType::Memory { .. }));
         if !has_memory {
-            return Err(LinkError::NoMemory {
-                exports: self.exports.iter().map(|e| e.name.clone()).collect(),
-            });
+            return Err(LinkError::NoMemory { exports: self.exports.iter().map(|e| e.name.clone()).collect() });
         }
         Ok(())
     }
@@ -214,24 +193,15 @@ impl ModuleShape {
 
     /// The exported functions' names.
     pub fn functions(&self) -> Vec<String> {
-        self.exports
-            .iter()
-            .filter(|e| matches!(e.ty, ExternType::Func { .. }))
-            .map(|e| e.name.clone())
-            .collect()
+        self.exports.iter().filter(|e| matches!(e.ty, ExternType::Func { .. })).map(|e| e.name.clone()).collect()
     }
 
     /// The signature of the exported function `name`, if there is one.
     pub fn function(&self, name: &str) -> Option<(&[ValType], &[ValType])> {
-        self.exports
-            .iter()
-            .find(|e| e.name == name)
-            .and_then(|e| match &e.ty {
-                ExternType::Func { params, results } => {
-                    Some((params.as_slice(), results.as_slice()))
-                }
-                _ => None,
-            })
+        self.exports.iter().find(|e| e.name == name).and_then(|e| match &e.ty {
+            ExternType::Func { params, results } => Some((params.as_slice(), results.as_slice())),
+            _ => None,
+        })
     }
 }
 
@@ -240,55 +210,33 @@ mod tests {
     use super::*;
 
     fn func(params: &[ValType]) -> ExternType {
-        ExternType::Func {
-            params: params.to_vec(),
-            results: vec![],
-        }
+        ExternType::Func { params: params.to_vec(), results: vec![] }
     }
 
     fn shape(imports: Vec<ImportDesc>, memory: bool) -> ModuleShape {
-        let mut exports = vec![ExportDesc {
-            name: "run".into(),
-            ty: func(&[]),
-        }];
+        let mut exports = vec![ExportDesc { name: "run".into(), ty: func(&[]) }];
         if memory {
-            exports.push(ExportDesc {
-                name: "memory".into(),
-                ty: ExternType::Memory { minimum_pages: 1 },
-            });
+            exports.push(ExportDesc { name: "memory".into(), ty: ExternType::Memory { minimum_pages: 1 } });
         }
         ModuleShape { imports, exports }
     }
 
     fn import(module: &str, name: &str, ty: ExternType) -> ImportDesc {
-        ImportDesc {
-            module: module.into(),
-            name: name.into(),
-            ty,
-        }
+        ImportDesc { module: module.into(), name: name.into(), ty }
     }
 
     #[test]
     fn accepts_the_abi() {
-        let imports = Import::ALL
-            .iter()
-            .map(|i| import("env", i.name(), func(i.params())))
-            .collect();
+        let imports = Import::ALL.iter().map(|i| import("env", i.name(), func(i.params()))).collect();
         assert_eq!(shape(imports, true).check_abi(), Ok(()));
     }
 
     #[test]
     fn refuses_what_does_not_fit() {
-        let unknown = shape(
-            vec![import("env", "log_float", func(&[ValType::F32]))],
-            true,
-        );
+        let unknown = shape(vec![import("env", "log_float", func(&[ValType::F32]))], true);
         assert_eq!(unknown.check_abi().unwrap_err().kind(), "unknown-import");
         let other_module = shape(vec![import("wasi", "log_int", func(&[ValType::I32]))], true);
-        assert_eq!(
-            other_module.check_abi().unwrap_err().kind(),
-            "unknown-import"
-        );
+        assert_eq!(other_module.check_abi().unwrap_err().kind(), "unknown-import");
         let wrong = shape(vec![import("env", "log_str", func(&[ValType::I32]))], true);
         let e = wrong.check_abi().unwrap_err();
         assert_eq!(

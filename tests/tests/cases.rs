@@ -1,19 +1,30 @@
-//! Hostile modules: every fixture in `tests/cases/` runs on every runtime. Each must end exactly
-//! as its golden file `tests/golden/cases/NAME.txt` says (events, then the outcome with its
-//! runtime-neutral error kind), the runtimes must agree with each other, and every engine must
-//! still run the demo after all of them.
+//! Fixture modules: every file in `tests/cases/` (hostile modules, default limits) and
+//! `tests/limits/` (modules that run into the limits, with small limits) runs on every runtime.
+//! Each must end exactly as its golden file `tests/golden/SUITE/NAME.txt` says (events, then the
+//! outcome with its runtime-neutral error kind), the runtimes must agree with each other, and
+//! every engine must still run the demo after all of them.
 //!
 //! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test cases`
 //! and reviewing the new golden file.
 
 use conformance::engines;
-use harness::{Limits, golden};
+use harness::golden;
 
 #[test]
-fn every_hostile_case_ends_as_its_golden_file_on_every_runtime() {
-    let engines = engines(&Limits::default()).expect("engines");
-    let cases = golden::cases();
-    assert!(cases.len() >= 40, "only {} fixtures found", cases.len());
+fn hostile_modules_end_as_their_golden_files_on_every_runtime() {
+    run_suite("cases", 40);
+}
+
+#[test]
+fn limits_end_as_their_golden_files_on_every_runtime() {
+    run_suite("limits", 10);
+}
+
+fn run_suite(dir: &str, at_least: usize) {
+    let suite = golden::suites().into_iter().find(|s| s.dir == dir).expect("suite");
+    let engines = engines(&suite.limits).expect("engines");
+    let cases = suite.cases();
+    assert!(cases.len() >= at_least, "only {} fixtures found in {dir}", cases.len());
     let mut problems = Vec::new();
     for case in &cases {
         let bytes = std::fs::read(&case.path).expect("fixture");
@@ -21,7 +32,7 @@ fn every_hostile_case_ends_as_its_golden_file_on_every_runtime() {
         for engine in &engines {
             let report = engine.run(&bytes, "run", &[]);
             let text = golden::render(&report.lines());
-            if let Err(diff) = golden::compare(&case.golden_name(), &text) {
+            if let Err(diff) = golden::compare(&case.golden_name, &text) {
                 problems.push(format!("{} × {}: {diff}", engine.name(), case.name));
             }
             texts.push((engine.name(), text));
@@ -39,11 +50,7 @@ fn every_hostile_case_ends_as_its_golden_file_on_every_runtime() {
     for engine in &engines {
         let report = engine.run(guest_wasm::GUEST_WASM, "hello", &[]);
         if report.outcome != Ok(Some(4567)) {
-            problems.push(format!(
-                "{}: the demo fails after the hostile cases: {:?}",
-                engine.name(),
-                report.outcome
-            ));
+            problems.push(format!("{}: the demo fails after the hostile cases: {:?}", engine.name(), report.outcome));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));

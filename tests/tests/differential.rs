@@ -36,13 +36,7 @@ fn reference(case: &Case) -> (Vec<Event<'static>>, Result<Option<i32>, Fault>) {
         match decode_import(import, &memory, ptr, len) {
             Ok(event) => events.push(event.into_owned()),
             Err(e) => {
-                return (
-                    events,
-                    Err(Fault::Host(HostError {
-                        import,
-                        kind: HostErrorKind::Abi(e),
-                    })),
-                );
+                return (events, Err(Fault::Host(HostError { import, kind: HostErrorKind::Abi(e) })));
             }
         }
     }
@@ -70,10 +64,7 @@ fn setup() -> &'static Setup {
         let engines = engines(&Limits::default()).expect("engines");
         let modules = engines
             .iter()
-            .map(|e| {
-                e.load_module(DISPATCH.as_bytes())
-                    .unwrap_or_else(|f| panic!("{}: {f}", e.name()))
-            })
+            .map(|e| e.load_module(DISPATCH.as_bytes()).unwrap_or_else(|f| panic!("{}: {f}", e.name())))
             .collect();
         Setup { engines, modules }
     })
@@ -84,9 +75,8 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         proptest::collection::vec(any::<u8>(), 0..300),
         "\\PC{0,60}".prop_map(String::into_bytes),
-        (any::<u32>(), "\\PC{0,40}").prop_map(|(a, b)| {
-            bincode::serde::encode_to_vec(AB { a, b }, ab_config()).expect("encode")
-        }),
+        (any::<u32>(), "\\PC{0,40}")
+            .prop_map(|(a, b)| { bincode::serde::encode_to_vec(AB { a, b }, ab_config()).expect("encode") }),
         (any::<i32>(), "\\PC{0,8}").prop_map(|(c, d)| {
             let cd = CD::new(c, &d).unwrap_or_else(|_| CD::new(c, "").expect("empty text fits"));
             bytemuck::bytes_of(&cd.to_wire()).to_vec()
@@ -95,40 +85,29 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (
-        payload(),
-        prop_oneof![0u32..1024, (MEMORY_SIZE - 320)..MEMORY_SIZE],
-    )
-        .prop_flat_map(|(bytes, base)| {
-            let base = base.min(MEMORY_SIZE - bytes.len() as u32);
-            let len = bytes.len() as i32;
-            let b = base as i32;
-            let ptr = prop_oneof![
-                4 => Just(b),
-                2 => b..=b + len,
-                1 => (MEMORY_SIZE as i32 - 64)..=(MEMORY_SIZE as i32 + 64),
-                1 => any::<i32>(),
-            ];
-            let length = prop_oneof![
-                4 => Just(len),
-                2 => 0..=len + 8,
-                1 => Just(CD_WIRE_SIZE as i32),
-                1 => any::<i32>(),
-            ];
-            let call = (0u32..5, ptr, length);
-            proptest::collection::vec(call, 1..4).prop_map(move |calls| Case {
-                base,
-                bytes: bytes.clone(),
-                calls,
-            })
-        })
+    (payload(), prop_oneof![0u32..1024, (MEMORY_SIZE - 320)..MEMORY_SIZE]).prop_flat_map(|(bytes, base)| {
+        let base = base.min(MEMORY_SIZE - bytes.len() as u32);
+        let len = bytes.len() as i32;
+        let b = base as i32;
+        let ptr = prop_oneof![
+            4 => Just(b),
+            2 => b..=b + len,
+            1 => (MEMORY_SIZE as i32 - 64)..=(MEMORY_SIZE as i32 + 64),
+            1 => any::<i32>(),
+        ];
+        let length = prop_oneof![
+            4 => Just(len),
+            2 => 0..=len + 8,
+            1 => Just(CD_WIRE_SIZE as i32),
+            1 => any::<i32>(),
+        ];
+        let call = (0u32..5, ptr, length);
+        proptest::collection::vec(call, 1..4).prop_map(move |calls| Case { base, bytes: bytes.clone(), calls })
+    })
 }
 
 fn cases() -> u32 {
-    std::env::var("CONFORMANCE_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3000)
+    std::env::var("CONFORMANCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)
 }
 
 proptest! {

@@ -12,22 +12,11 @@ fn every_scenario_matches_its_golden_file_on_every_runtime() {
     let engines = engines(&Limits::default()).expect("engines");
     let modules: Vec<_> = engines
         .iter()
-        .map(|e| {
-            e.load_module(guest_wasm::GUEST_WASM)
-                .unwrap_or_else(|f| panic!("{}: {f}", e.name()))
-        })
+        .map(|e| e.load_module(guest_wasm::GUEST_WASM).unwrap_or_else(|f| panic!("{}: {f}", e.name())))
         .collect();
-    let scenarios: Vec<String> = modules[0]
-        .shape()
-        .functions()
-        .into_iter()
-        .filter(|name| name.starts_with("scenario_"))
-        .collect();
-    assert!(
-        scenarios.len() >= 10,
-        "only {} scenarios exported",
-        scenarios.len()
-    );
+    let scenarios: Vec<String> =
+        modules[0].shape().functions().into_iter().filter(|name| name.starts_with("scenario_")).collect();
+    assert!(scenarios.len() >= 10, "only {} scenarios exported", scenarios.len());
 
     let mut problems = Vec::new();
     for scenario in &scenarios {
@@ -41,9 +30,7 @@ fn every_scenario_matches_its_golden_file_on_every_runtime() {
             // Compare the full events too, not only their (possibly summarised) rendering.
             match &first {
                 None => first = Some((engine.name(), report)),
-                Some((name, expected))
-                    if expected.events != report.events || expected.lines() != report.lines() =>
-                {
+                Some((name, expected)) if expected.events != report.events || expected.lines() != report.lines() => {
                     problems.push(format!("{scenario}: {name} and {} disagree", engine.name()));
                 }
                 Some(_) => {}

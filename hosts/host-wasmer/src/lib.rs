@@ -8,23 +8,60 @@
 //!
 //! Guest memory is read in place through wasmer's safe [`WasmSlice::access`], which borrows the
 //! memory (no copy) on the native backend.
-#![forbid(unsafe_code)]
+//!
+//! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
+//! so the remaining points are read to tell the two apart), [`LimitingTunables`] for memory and
+//! tables, wasmer's guarded stack for recursion.
+// Only `tunables.rs` needs `unsafe`, to forward wasmer's unsafe trait methods; it says why there.
+#![deny(unsafe_code)]
+
+mod tunables;
+
+use std::sync::Arc;
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
-    ModuleShape, Recorder, Sink, Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
+    Trap,
 };
+use wasmer::sys::CompilerConfig;
 use wasmer::{
-    Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Module,
-    RuntimeError, Store, Value, WasmSlice,
+    Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Module, RuntimeError, Store, Value,
+    WasmSlice,
 };
+use wasmer_middlewares::Metering;
+use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points};
 use wasmer_types::TrapCode;
 
-/// The wasmer engine (Cranelift), shared by all instances.
+use crate::tunables::LimitingTunables;
+
+/// The wasmer runtime (Cranelift) with the limits applied.
 pub struct Wasmer {
-    engine: wasmer::Engine,
+    /// The engine shared by all modules, when there is no fuel limit. wasmer's metering
+    /// middleware can serve one module only, so with a fuel limit each module gets an engine
+    /// (and a metering instance) of its own.
+    engine: Option<wasmer::Engine>,
     limits: Limits,
+}
+
+/// A compiled module with the engine it was compiled by (and must be instantiated with).
+#[derive(Clone)]
+pub struct WasmerModule {
+    engine: wasmer::Engine,
+    module: Module,
+}
+
+/// A Cranelift engine enforcing `limits`: metering for fuel, tunables for memory and tables.
+fn new_engine(limits: &Limits) -> wasmer::Engine {
+    let mut compiler = wasmer::sys::Cranelift::default();
+    if let Some(fuel) = limits.fuel {
+        // One point per operator, as wasmtime's and wasmi's fuel count roughly.
+        compiler.push_middleware(Arc::new(Metering::new(fuel, |_: &wasmer::wasmparser::Operator<'_>| 1)));
+    }
+    let mut engine = wasmer::sys::EngineBuilder::new(compiler).engine();
+    let base = wasmer::sys::BaseTunables::for_target(engine.target());
+    engine.set_tunables(LimitingTunables::new(base, limits.max_memory_bytes, limits.max_table_elements));
+    engine.into()
 }
 
 /// What each instance's [`FunctionEnv`] holds.
@@ -37,110 +74,85 @@ struct State {
 /// One guest instance in its own store.
 pub struct WasmerInstance {
     store: Store,
+    /// Whether the module was compiled with the metering middleware.
+    metered: bool,
     env: FunctionEnv<State>,
     instance: wasmer::Instance,
 }
 
 impl harness::Engine for Wasmer {
     const NAME: &'static str = "wasmer";
-    type Module = Module;
+    type Module = WasmerModule;
     type Instance = WasmerInstance;
 
     fn new(limits: &Limits) -> Result<Self, Failure> {
-        let compiler = wasmer::sys::Cranelift::default();
-        let engine: wasmer::Engine = wasmer::sys::EngineBuilder::new(compiler).engine().into();
-        Ok(Wasmer {
-            engine,
-            limits: limits.clone(),
-        })
+        let engine = if limits.fuel.is_some() { None } else { Some(new_engine(limits)) };
+        Ok(Wasmer { engine, limits: limits.clone() })
     }
 
     fn limits(&self) -> &Limits {
         &self.limits
     }
 
-    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
-        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    fn compile(&self, wasm: &[u8]) -> Result<WasmerModule, Failure> {
+        let engine = self.engine.clone().unwrap_or_else(|| new_engine(&self.limits));
+        let module = Module::new(&engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
+        Ok(WasmerModule { engine, module })
     }
 
-    fn shape(&self, module: &Module) -> ModuleShape {
+    fn shape(&self, module: &WasmerModule) -> ModuleShape {
         ModuleShape {
             imports: module
+                .module
                 .imports()
-                .map(|i| ImportDesc {
-                    module: i.module().into(),
-                    name: i.name().into(),
-                    ty: extern_type(i.ty()),
-                })
+                .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(i.ty()) })
                 .collect(),
             exports: module
+                .module
                 .exports()
-                .map(|e| ExportDesc {
-                    name: e.name().into(),
-                    ty: extern_type(e.ty()),
-                })
+                // The metering middleware adds two globals of its own; they are not the guest's.
+                .filter(|e| !e.name().starts_with("wasmer_metering_"))
+                .map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) })
                 .collect(),
         }
     }
 
-    fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmerInstance, Failure> {
-        let mut store = Store::new(self.engine.clone());
-        let state = State {
-            memory: None,
-            recorder: Recorder::new(sink, self.limits.max_log_bytes),
-        };
+    fn instantiate(&self, module: &WasmerModule, sink: Sink) -> Result<WasmerInstance, Failure> {
+        let mut store = Store::new(module.engine.clone());
+        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes) };
         let env = FunctionEnv::new(&mut store, state);
         let imports = imports(&mut store, &env);
-        let instance =
-            wasmer::Instance::new(&mut store, module, &imports).map_err(instantiate_failure)?;
+        let instance = wasmer::Instance::new(&mut store, &module.module, &imports).map_err(instantiate_failure)?;
         let memory = instance
             .exports
             .get_memory(common::MEMORY_EXPORT)
-            .map_err(|e| {
-                Failure::with_detail(
-                    Fault::Link(harness::LinkError::NoMemory {
-                        exports: Vec::new(),
-                    }),
-                    e,
-                )
-            })?
+            .map_err(|e| Failure::with_detail(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }), e))?
             .clone();
         env.as_mut(&mut store).memory = Some(memory);
-        Ok(WasmerInstance {
-            store,
-            env,
-            instance,
-        })
+        Ok(WasmerInstance { store, metered: self.limits.fuel.is_some(), env, instance })
     }
 }
 
 impl harness::Instance for WasmerInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
-        let func = self.instance.exports.get_function(name).map_err(|e| {
-            Failure::with_detail(
-                Fault::MissingExport {
-                    name: name.into(),
-                    available: Vec::new(),
-                },
-                e,
-            )
-        })?;
+        let func =
+            self.instance.exports.get_function(name).map_err(|e| {
+                Failure::with_detail(Fault::MissingExport { name: name.into(), available: Vec::new() }, e)
+            })?;
         let params: Vec<Value> = args.iter().copied().map(Value::I32).collect();
-        let results = func.call(&mut self.store, &params).map_err(failure)?;
+        let results = func.call(&mut self.store, &params).map_err(|error| {
+            // Metering makes the guest execute `unreachable` when the points run out.
+            if self.metered && get_remaining_points(&mut self.store, &self.instance) == MeteringPoints::Exhausted {
+                return Failure::new(Fault::Trap(Trap::OutOfFuel));
+            }
+            failure(error)
+        })?;
         Ok(results.first().and_then(Value::i32))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
-        let memory = self
-            .env
-            .as_ref(&self.store)
-            .memory
-            .clone()
-            .ok_or(Fault::Runtime)?;
-        memory
-            .view(&self.store)
-            .write(u64::from(offset), bytes)
-            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
+        let memory = self.env.as_ref(&self.store).memory.clone().ok_or(Fault::Runtime)?;
+        memory.view(&self.store).write(u64::from(offset), bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn take_events(&mut self) -> Vec<Event<'static>> {
@@ -155,19 +167,15 @@ impl harness::Instance for WasmerInstance {
 /// The four imports of the ABI, bound to one instance's environment.
 fn imports(store: &mut Store, env: &FunctionEnv<State>) -> Imports {
     let mut imports = Imports::new();
-    let log_int =
-        Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
-            env.data_mut().recorder.log_int(value).map_err(user_error)
-        });
+    let log_int = Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
+        env.data_mut().recorder.log_int(value).map_err(user_error)
+    });
     imports.define(IMPORT_MODULE, Import::LogInt.name(), log_int);
     for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        let function = Function::new_typed_with_env(
-            store,
-            env,
-            move |env: FunctionEnvMut<State>, ptr: i32, len: i32| {
+        let function =
+            Function::new_typed_with_env(store, env, move |env: FunctionEnvMut<State>, ptr: i32, len: i32| {
                 log_from_memory(env, import, ptr, len).map_err(user_error)
-            },
-        );
+            });
         imports.define(IMPORT_MODULE, import.name(), function);
     }
     imports
@@ -179,29 +187,16 @@ fn user_error(error: HostError) -> RuntimeError {
 
 /// The body of a memory-reading import: borrow the guest's memory (zero-copy) and the recorder
 /// together, decode, record.
-fn log_from_memory(
-    mut env: FunctionEnvMut<'_, State>,
-    import: Import,
-    ptr: i32,
-    len: i32,
-) -> Result<(), HostError> {
+fn log_from_memory(mut env: FunctionEnvMut<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
     let (state, store) = env.data_and_store_mut();
-    let memory = state.memory.as_ref().ok_or(HostError {
-        import,
-        kind: HostErrorKind::MemoryUnavailable,
-    })?;
+    let memory = state.memory.as_ref().ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
     let view = memory.view(&store);
     // The whole memory as one slice; the `common` decoders do the bounds checks with their own
     // precise errors. This cannot fail for a memory's own size, but is mapped rather than unwrapped.
     let whole = WasmSlice::<u8>::new(&view, 0, view.data_size())
         .and_then(WasmSlice::access)
-        .map_err(|_| HostError {
-            import,
-            kind: HostErrorKind::MemoryUnavailable,
-        })?;
-    state
-        .recorder
-        .log_from_memory(import, whole.as_ref(), ptr, len)
+        .map_err(|_| HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
+    state.recorder.log_from_memory(import, whole.as_ref(), ptr, len)
 }
 
 /// A wasmer type in the ABI's terms.
@@ -211,9 +206,7 @@ fn extern_type(ty: &wasmer::ExternType) -> ExternType {
             params: f.params().iter().map(val_type).collect(),
             results: f.results().iter().map(val_type).collect(),
         },
-        wasmer::ExternType::Memory(m) => ExternType::Memory {
-            minimum_pages: u64::from(m.minimum.0),
-        },
+        wasmer::ExternType::Memory(m) => ExternType::Memory { minimum_pages: u64::from(m.minimum.0) },
         wasmer::ExternType::Table(_) => ExternType::Table,
         wasmer::ExternType::Global(_) => ExternType::Global,
         wasmer::ExternType::Tag(_) => ExternType::Other,
@@ -227,9 +220,7 @@ fn val_type(ty: &wasmer::Type) -> common::ValType {
         wasmer::Type::F32 => common::ValType::F32,
         wasmer::Type::F64 => common::ValType::F64,
         wasmer::Type::V128 => common::ValType::V128,
-        wasmer::Type::ExternRef | wasmer::Type::FuncRef | wasmer::Type::ExceptionRef => {
-            common::ValType::Ref
-        }
+        wasmer::Type::ExternRef | wasmer::Type::FuncRef | wasmer::Type::ExceptionRef => common::ValType::Ref,
     }
 }
 
@@ -237,6 +228,10 @@ fn val_type(ty: &wasmer::Type) -> common::ValType {
 fn instantiate_failure(error: InstantiationError) -> Failure {
     match error {
         InstantiationError::Start(e) => failure(e),
+        // `LimitingTunables` refusing a memory or table.
+        InstantiationError::Link(e @ wasmer::LinkError::Resource(_)) => {
+            Failure::with_detail(Fault::instantiation_limit(), e)
+        }
         other => Failure::with_detail(Fault::Runtime, other),
     }
 }

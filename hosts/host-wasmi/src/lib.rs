@@ -16,12 +16,10 @@ use std::fmt;
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
-    ModuleShape, Recorder, Sink, Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
+    Trap,
 };
-use wasmi::{
-    Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
-};
+use wasmi::{Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val};
 
 /// The wasmi engine, with the imports bound once for all instances.
 pub struct Wasmi {
@@ -71,11 +69,7 @@ impl harness::Engine for Wasmi {
         let engine = wasmi::Engine::new(&config);
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        Ok(Wasmi {
-            engine,
-            linker,
-            limits: limits.clone(),
-        })
+        Ok(Wasmi { engine, linker, limits: limits.clone() })
     }
 
     fn limits(&self) -> &Limits {
@@ -90,19 +84,9 @@ impl harness::Engine for Wasmi {
         ModuleShape {
             imports: module
                 .imports()
-                .map(|i| ImportDesc {
-                    module: i.module().into(),
-                    name: i.name().into(),
-                    ty: extern_type(i.ty()),
-                })
+                .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(i.ty()) })
                 .collect(),
-            exports: module
-                .exports()
-                .map(|e| ExportDesc {
-                    name: e.name().into(),
-                    ty: extern_type(e.ty()),
-                })
-                .collect(),
+            exports: module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) }).collect(),
         }
     }
 
@@ -114,27 +98,31 @@ impl harness::Engine for Wasmi {
             .tables(1)
             .memories(1)
             .build();
-        let state = State {
-            memory: None,
-            recorder: Recorder::new(sink, self.limits.max_log_bytes),
-            store_limits,
-        };
+        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes), store_limits };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.limits.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+            store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut store, module)
-            .map_err(failure)?;
+        let instance = self.linker.instantiate_and_start(&mut store, module).map_err(|error| {
+            // `StoreLimits` refusing a memory or table.
+            use wasmi::errors::{ErrorKind, InstantiationError};
+            let refused = match error.kind() {
+                ErrorKind::Memory(_) | ErrorKind::Table(_) => true,
+                ErrorKind::Instantiation(e) => matches!(
+                    e,
+                    InstantiationError::FailedToInstantiateMemory(_) | InstantiationError::FailedToInstantiateTable(_)
+                ),
+                _ => false,
+            };
+            if refused {
+                return Failure::with_detail(Fault::instantiation_limit(), error);
+            }
+            failure(error)
+        })?;
         let memory = instance
             .get_memory(&store, common::MEMORY_EXPORT)
-            .ok_or(Fault::Link(harness::LinkError::NoMemory {
-                exports: Vec::new(),
-            }))?;
+            .ok_or(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }))?;
         store.data_mut().memory = Some(memory);
         Ok(WasmiInstance { store, instance })
     }
@@ -142,27 +130,20 @@ impl harness::Engine for Wasmi {
 
 impl harness::Instance for WasmiInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
-        let func =
-            self.instance
-                .get_func(&self.store, name)
-                .ok_or_else(|| Fault::MissingExport {
-                    name: name.into(),
-                    available: Vec::new(),
-                })?;
+        let func = self
+            .instance
+            .get_func(&self.store, name)
+            .ok_or_else(|| Fault::MissingExport { name: name.into(), available: Vec::new() })?;
         let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
-        func.call(&mut self.store, &params, &mut results)
-            .map_err(failure)?;
+        func.call(&mut self.store, &params, &mut results).map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
         let memory = self.store.data().memory.ok_or(Fault::Runtime)?;
-        let offset =
-            usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        memory
-            .write(&mut self.store, offset, bytes)
-            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
+        let offset = usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        memory.write(&mut self.store, offset, bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn take_events(&mut self) -> Vec<Event<'static>> {
@@ -176,37 +157,21 @@ impl harness::Instance for WasmiInstance {
 
 /// Binds the four imports of the ABI.
 fn define_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
-    linker.func_wrap(
-        IMPORT_MODULE,
-        Import::LogInt.name(),
-        |mut caller: Caller<'_, State>, value: i32| {
-            caller.data_mut().recorder.log_int(value).map_err(host_trap)
-        },
-    )?;
+    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
+        caller.data_mut().recorder.log_int(value).map_err(host_trap)
+    })?;
     for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        linker.func_wrap(
-            IMPORT_MODULE,
-            import.name(),
-            move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-                log_from_memory(&mut caller, import, ptr, len).map_err(host_trap)
-            },
-        )?;
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            log_from_memory(&mut caller, import, ptr, len).map_err(host_trap)
+        })?;
     }
     Ok(())
 }
 
 /// The body of a memory-reading import: borrow the guest's memory and the recorder together
 /// (zero-copy), decode, record.
-fn log_from_memory(
-    caller: &mut Caller<'_, State>,
-    import: Import,
-    ptr: i32,
-    len: i32,
-) -> Result<(), HostError> {
-    let memory = caller.data().memory.ok_or(HostError {
-        import,
-        kind: HostErrorKind::MemoryUnavailable,
-    })?;
+fn log_from_memory(caller: &mut Caller<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
+    let memory = caller.data().memory.ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
     let (bytes, state) = memory.data_and_store_mut(caller);
     state.recorder.log_from_memory(import, bytes, ptr, len)
 }
@@ -218,9 +183,7 @@ fn extern_type(ty: &wasmi::ExternType) -> ExternType {
             params: f.params().iter().map(val_type).collect(),
             results: f.results().iter().map(val_type).collect(),
         },
-        wasmi::ExternType::Memory(m) => ExternType::Memory {
-            minimum_pages: m.minimum(),
-        },
+        wasmi::ExternType::Memory(m) => ExternType::Memory { minimum_pages: m.minimum() },
         wasmi::ExternType::Table(_) => ExternType::Table,
         wasmi::ExternType::Global(_) => ExternType::Global,
     }

@@ -12,12 +12,10 @@
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits,
-    ModuleShape, Recorder, Sink, Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
+    Trap,
 };
-use wasmtime::{
-    Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Val,
-};
+use wasmtime::{Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Val};
 
 /// The wasmtime engine, with the imports bound once for all instances.
 pub struct Wasmtime {
@@ -48,15 +46,10 @@ impl harness::Engine for Wasmtime {
     fn new(limits: &Limits) -> Result<Self, Failure> {
         let mut config = Config::new();
         config.consume_fuel(limits.fuel.is_some());
-        let engine =
-            wasmtime::Engine::new(&config).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        let engine = wasmtime::Engine::new(&config).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        Ok(Wasmtime {
-            engine,
-            linker,
-            limits: limits.clone(),
-        })
+        Ok(Wasmtime { engine, linker, limits: limits.clone() })
     }
 
     fn limits(&self) -> &Limits {
@@ -71,19 +64,9 @@ impl harness::Engine for Wasmtime {
         ModuleShape {
             imports: module
                 .imports()
-                .map(|i| ImportDesc {
-                    module: i.module().into(),
-                    name: i.name().into(),
-                    ty: extern_type(&i.ty()),
-                })
+                .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(&i.ty()) })
                 .collect(),
-            exports: module
-                .exports()
-                .map(|e| ExportDesc {
-                    name: e.name().into(),
-                    ty: extern_type(&e.ty()),
-                })
-                .collect(),
+            exports: module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(&e.ty()) }).collect(),
         }
     }
 
@@ -95,27 +78,16 @@ impl harness::Engine for Wasmtime {
             .tables(1)
             .memories(1)
             .build();
-        let state = State {
-            memory: None,
-            recorder: Recorder::new(sink, self.limits.max_log_bytes),
-            store_limits,
-        };
+        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes), store_limits };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.limits.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+            store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let instance = self
-            .linker
-            .instantiate(&mut store, module)
-            .map_err(|e| instantiate_failure(&e))?;
+        let instance = self.linker.instantiate(&mut store, module).map_err(|e| instantiate_failure(&e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
-            .ok_or(Fault::Link(harness::LinkError::NoMemory {
-                exports: Vec::new(),
-            }))?;
+            .ok_or(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }))?;
         store.data_mut().memory = Some(memory);
         Ok(WasmtimeInstance { store, instance })
     }
@@ -126,24 +98,17 @@ impl harness::Instance for WasmtimeInstance {
         let func = self
             .instance
             .get_func(&mut self.store, name)
-            .ok_or_else(|| Fault::MissingExport {
-                name: name.into(),
-                available: Vec::new(),
-            })?;
+            .ok_or_else(|| Fault::MissingExport { name: name.into(), available: Vec::new() })?;
         let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
-        func.call(&mut self.store, &params, &mut results)
-            .map_err(|e| failure(&e))?;
+        func.call(&mut self.store, &params, &mut results).map_err(|e| failure(&e))?;
         Ok(results.first().and_then(Val::i32))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
         let memory = self.store.data().memory.ok_or(Fault::Runtime)?;
-        let offset =
-            usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        memory
-            .write(&mut self.store, offset, bytes)
-            .map_err(|e| Failure::with_detail(Fault::Runtime, e))
+        let offset = usize::try_from(offset).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        memory.write(&mut self.store, offset, bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn take_events(&mut self) -> Vec<Event<'static>> {
@@ -157,41 +122,21 @@ impl harness::Instance for WasmtimeInstance {
 
 /// Binds the four imports of the ABI.
 fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
-    linker.func_wrap(
-        IMPORT_MODULE,
-        Import::LogInt.name(),
-        |mut caller: Caller<'_, State>, value: i32| {
-            caller
-                .data_mut()
-                .recorder
-                .log_int(value)
-                .map_err(wasmtime::Error::new)
-        },
-    )?;
+    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
+        caller.data_mut().recorder.log_int(value).map_err(wasmtime::Error::new)
+    })?;
     for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        linker.func_wrap(
-            IMPORT_MODULE,
-            import.name(),
-            move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-                log_from_memory(&mut caller, import, ptr, len).map_err(wasmtime::Error::new)
-            },
-        )?;
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            log_from_memory(&mut caller, import, ptr, len).map_err(wasmtime::Error::new)
+        })?;
     }
     Ok(())
 }
 
 /// The body of a memory-reading import: borrow the guest's memory and the recorder together
 /// (zero-copy), decode, record.
-fn log_from_memory(
-    caller: &mut Caller<'_, State>,
-    import: Import,
-    ptr: i32,
-    len: i32,
-) -> Result<(), HostError> {
-    let memory = caller.data().memory.ok_or(HostError {
-        import,
-        kind: HostErrorKind::MemoryUnavailable,
-    })?;
+fn log_from_memory(caller: &mut Caller<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
+    let memory = caller.data().memory.ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
     let (bytes, state) = memory.data_and_store_mut(caller);
     state.recorder.log_from_memory(import, bytes, ptr, len)
 }
@@ -203,9 +148,7 @@ fn extern_type(ty: &wasmtime::ExternType) -> ExternType {
             params: f.params().map(|t| val_type(&t)).collect(),
             results: f.results().map(|t| val_type(&t)).collect(),
         },
-        wasmtime::ExternType::Memory(m) => ExternType::Memory {
-            minimum_pages: m.minimum(),
-        },
+        wasmtime::ExternType::Memory(m) => ExternType::Memory { minimum_pages: m.minimum() },
         wasmtime::ExternType::Table(_) => ExternType::Table,
         wasmtime::ExternType::Global(_) => ExternType::Global,
         wasmtime::ExternType::Tag(_) => ExternType::Other,
@@ -225,14 +168,12 @@ fn val_type(ty: &wasmtime::ValType) -> common::ValType {
 
 /// An error from instantiation: a trap in a start function, or a resource limit.
 fn instantiate_failure(error: &wasmtime::Error) -> Failure {
-    if error.downcast_ref::<wasmtime::Trap>().is_some()
-        || error.downcast_ref::<HostError>().is_some()
-    {
+    if error.downcast_ref::<wasmtime::Trap>().is_some() || error.downcast_ref::<HostError>().is_some() {
         return failure(error);
     }
-    // Exported memories were checked against the limits before; what is left (another memory, a
-    // table above the limits) wasmtime reports as a plain error.
-    Failure::with_detail(Fault::Runtime, error)
+    // Imports were checked against the ABI and exported memories against the limits before, so
+    // what wasmtime still refuses without a trap is a table or memory that `StoreLimits` denied.
+    Failure::with_detail(Fault::instantiation_limit(), error)
 }
 
 /// A wasmtime error from a call in the ABI's terms.
