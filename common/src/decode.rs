@@ -229,6 +229,7 @@ pub fn decode_import(import: Import, memory: &[u8], ptr: i32, len: i32) -> Resul
 }
 
 #[cfg(test)]
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "test sizes are small")]
 mod tests {
     use super::*;
     use alloc::vec;

@@ -37,7 +37,7 @@ fn cd(c: i32, d: &str) -> CD {
 /// The scenario matrix of the conformance suite: each `scenario_*` export exercises edge values
 /// of one import. `tests/tests/scenarios.rs` runs every export whose name starts with `scenario_`
 /// on every runtime and compares it with `tests/golden/scenarios/NAME.txt`.
-mod scenarios {
+pub mod scenarios {
     use super::{cd, host};
     use common::{AB, AB_DECODE_LIMIT, CD_TEXT_MAX};
 
@@ -54,6 +54,7 @@ mod scenarios {
         text
     }
 
+    /// `log_int` with 0, -1, 1, `i32::MIN`, `i32::MAX`.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_int_edges() {
         for value in [0, -1, 1, i32::MIN, i32::MAX] {
@@ -61,6 +62,7 @@ mod scenarios {
         }
     }
 
+    /// `log_str` with the empty string, one byte, accents, CJK, emoji and a zero byte.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_str_small() {
         host::log_str("");
@@ -71,21 +73,25 @@ mod scenarios {
         host::log_str("a zero byte: [\0]");
     }
 
+    /// `log_str` with terminal control sequences: the hosts must print them escaped.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_str_control_characters() {
         host::log_str("escape: \u{1b}[31mred\u{1b}[0m, bell: \u{7}, newline: \n, tab: \t, quote: \", backslash: \\");
     }
 
+    /// `log_str` with 64 KiB of mixed-width UTF-8.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_str_64_kib() {
         host::log_str(&mixed_text(64 * 1024));
     }
 
+    /// `log_str` with 1 MiB of mixed-width UTF-8.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_str_1_mib() {
         host::log_str(&mixed_text(1024 * 1024));
     }
 
+    /// `log_ab` with an empty `b`, `a = u32::MAX`, the varint boundaries 250/251 and unicode `b`.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_ab_edges() {
         host::log_ab(&AB { a: 0, b: String::new() });
@@ -108,6 +114,7 @@ mod scenarios {
         host::log_ab(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 3) });
     }
 
+    /// `log_cd` with empty text, negative and extreme `c`, 32 bytes of text, and multi-byte characters ending at byte 32.
     #[unsafe(no_mangle)]
     pub extern "C" fn scenario_cd_edges() {
         host::log_cd(&cd(0, ""));

@@ -7,6 +7,8 @@
 //! run. A failing case is shrunk and printed (and saved under `proptest-regressions/`); turn it
 //! into a fixture in `tests/cases/` to keep it.
 
+#![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "sizes are below 64 KiB")]
+
 use std::sync::OnceLock;
 
 use common::{AB, CD, CD_WIRE_SIZE, Event, Import, ab_config, decode_import};

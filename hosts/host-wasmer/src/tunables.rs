@@ -21,7 +21,7 @@ pub(crate) struct LimitingTunables {
 
 impl LimitingTunables {
     pub(crate) fn new(base: BaseTunables, max_memory_bytes: usize, max_table_elements: u32) -> Self {
-        let pages = max_memory_bytes / usize::try_from(wasmer::WASM_PAGE_SIZE).unwrap_or(usize::MAX);
+        let pages = max_memory_bytes / wasmer::WASM_PAGE_SIZE;
         let max_pages = Pages(u32::try_from(pages).unwrap_or(u32::MAX).min(wasmer::WASM_MAX_PAGES));
         LimitingTunables { base, max_pages, max_table_elements }
     }
