@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::engine::{Engine, run};
-use crate::limits::{Limits, MIB};
+use crate::limits::{Config, Limits, MIB};
 
 /// Runs a WebAssembly guest against the wasm-hostcall ABI and prints what it logged.
 ///
@@ -33,6 +33,10 @@ struct Args {
     /// The most elements a table may hold.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_table_elements)]
     max_table_elements: u32,
+    /// The compiler tier (e.g. `winch`, `pulley` on wasmtime; `singlepass` on wasmer; `eager`,
+    /// `lazy` on wasmi); the runtime's default if not given.
+    #[arg(long, value_name = "NAME")]
+    tier: Option<String>,
     /// The most event payload kept (and printed) per run, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_log_bytes / MIB)]
     max_log: usize,
@@ -65,10 +69,10 @@ pub fn main<E: Engine>() -> ExitCode {
         max_table_elements: args.max_table_elements,
         max_log_bytes,
     };
-    let engine = match E::new(&limits) {
+    let engine = match E::new(&Config { limits, tier: args.tier, bench_imports: false }) {
         Ok(engine) => engine,
         Err(failure) => {
-            eprintln!("{program}: error: cannot set up {}: {failure}", E::NAME);
+            eprintln!("{program}: error: {failure}");
             return ExitCode::from(2);
         }
     };

@@ -2,11 +2,13 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::{Event, ValType};
 
 use crate::fault::{Failure, Fault};
-use crate::limits::Limits;
+use crate::limits::Config;
 use crate::recorder::Sink;
 use crate::shape::{ModuleShape, signature};
 
@@ -18,13 +20,18 @@ use crate::shape::{ModuleShape, signature};
 pub trait Engine: Sized + Send + Sync {
     /// The runtime's name, as printed: `wasmtime`, `wasmer`, `wasmi`.
     const NAME: &'static str;
+    /// The compiler tiers this host offers (see [`Config::tier`]), the runtime's default first.
+    const TIERS: &'static [&'static str];
     /// A compiled module.
     type Module: Clone + Send + Sync;
     /// An instance with its own store, its imports bound and its memory looked up.
     type Instance: Instance;
 
-    /// An engine that enforces `limits` on every instance it makes.
-    fn new(limits: &Limits) -> Result<Self, Failure>;
+    /// An engine set up as `config` says: its tier, its limits on every instance it makes.
+    fn new(config: &Config) -> Result<Self, Failure>;
+
+    /// The tier this engine compiles with, one of [`Engine::TIERS`].
+    fn tier(&self) -> &'static str;
 
     /// Compiles (and validates) a binary module.
     fn compile(&self, wasm: &[u8]) -> Result<Self::Module, Failure>;
@@ -36,17 +43,28 @@ pub trait Engine: Sized + Send + Sync {
     /// imports. Events go to `sink`.
     fn instantiate(&self, module: &Self::Module, sink: Sink) -> Result<Self::Instance, Failure>;
 
-    /// The limits this engine enforces.
-    fn limits(&self) -> &Limits;
+    /// The configuration this engine was made with.
+    fn config(&self) -> &Config;
 
     /// [`Engine::compile`], then the ABI and limit checks: a module this returns can be
     /// instantiated.
     fn load(&self, wasm: &[u8]) -> Result<Self::Module, Failure> {
         let module = self.compile(wasm)?;
         let shape = self.shape(&module);
-        shape.check_abi().map_err(Fault::Link)?;
-        shape.check_limits(self.limits())?;
+        shape.check_abi(self.config().bench_imports).map_err(Fault::Link)?;
+        shape.check_limits(&self.config().limits)?;
         Ok(module)
+    }
+
+    /// Saves `module`, compiled, to `path` and loads it back, timing the load alone: start-up
+    /// from a precompiled module. `None` where the runtime cannot (an interpreter).
+    fn reload_precompiled(
+        &self,
+        module: &Self::Module,
+        path: &Path,
+    ) -> Option<Result<(Self::Module, Duration), Failure>> {
+        let _ = (module, path);
+        None
     }
 }
 
@@ -61,6 +79,10 @@ pub trait Instance {
     /// Writes `bytes` into the guest's memory at `offset` (for tests and benchmarks that set up
     /// guest data from the host). Fails with [`Fault::Runtime`] if the range is out of bounds.
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure>;
+
+    /// Calls the exported function `name`, of type `() -> ()`, `times` times through a typed
+    /// handle looked up once: the cost of a call from the host into the guest.
+    fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure>;
 
     /// The events recorded so far (with [`Sink::Record`]), oldest first.
     fn take_events(&mut self) -> Vec<Event<'static>>;
@@ -177,6 +199,22 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::NAME`].
     fn name(&self) -> &'static str;
 
+    /// [`Engine::tier`].
+    fn tier(&self) -> &'static str;
+
+    /// How long [`Engine::compile`] takes on `wasm` (a binary module), timed around the call alone.
+    fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure>;
+
+    /// A new instance of `module`, behind a trait object.
+    fn instantiate_module(&self, module: &LoadedModule, sink: Sink) -> Result<Box<dyn Instance>, Failure>;
+
+    /// [`Engine::reload_precompiled`].
+    fn reload_precompiled(
+        &self,
+        module: &LoadedModule,
+        path: &Path,
+    ) -> Option<Result<(LoadedModule, Duration), Failure>>;
+
     /// [`run`] on this engine.
     fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report;
 
@@ -192,9 +230,43 @@ pub trait DynEngine: Send + Sync {
 impl<E: Engine> DynEngine for E
 where
     E::Module: 'static,
+    E::Instance: 'static,
 {
     fn name(&self) -> &'static str {
         E::NAME
+    }
+
+    fn tier(&self) -> &'static str {
+        Engine::tier(self)
+    }
+
+    fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure> {
+        let start = Instant::now();
+        let module = self.compile(wasm)?;
+        let elapsed = start.elapsed();
+        drop(module);
+        Ok(elapsed)
+    }
+
+    fn instantiate_module(&self, module: &LoadedModule, sink: Sink) -> Result<Box<dyn Instance>, Failure> {
+        let typed = downcast::<E>(module)?;
+        Ok(Box::new(self.instantiate(typed, sink)?))
+    }
+
+    fn reload_precompiled(
+        &self,
+        module: &LoadedModule,
+        path: &Path,
+    ) -> Option<Result<(LoadedModule, Duration), Failure>> {
+        let typed = match downcast::<E>(module) {
+            Ok(typed) => typed,
+            Err(failure) => return Some(Err(failure)),
+        };
+        let reloaded = Engine::reload_precompiled(self, typed, path)?;
+        Some(reloaded.map(|(module, elapsed)| {
+            let shape = self.shape(&module);
+            (LoadedModule { module: Box::new(module), shape }, elapsed)
+        }))
     }
 
     fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report {
@@ -209,8 +281,9 @@ where
 
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report {
         let fail = |failure: Failure| Report { events: Vec::new(), outcome: Err(failure) };
-        let Some(typed) = module.module.downcast_ref::<E::Module>() else {
-            return fail(Failure::with_detail(Fault::Runtime, "module loaded by another engine"));
+        let typed = match downcast::<E>(module) {
+            Ok(typed) => typed,
+            Err(failure) => return fail(failure),
         };
         let mut instance = match self.instantiate(typed, Sink::Record) {
             Ok(instance) => instance,
@@ -231,5 +304,25 @@ where
             }
         }
         Report { events: instance.take_events(), outcome }
+    }
+}
+
+/// The engine's own module type inside a [`LoadedModule`].
+fn downcast<E: Engine>(module: &LoadedModule) -> Result<&E::Module, Failure>
+where
+    E::Module: 'static,
+{
+    module.module.downcast_ref::<E::Module>().ok_or_else(|| {
+        Failure::with_detail(Fault::Runtime, format!("the module was loaded by another engine than {}", E::NAME))
+    })
+}
+
+/// The tier `config` asks for, checked against the host's `tiers` (the first is the default).
+pub fn choose_tier(name: &str, tiers: &'static [&'static str], config: &Config) -> Result<&'static str, Failure> {
+    match &config.tier {
+        None => tiers.first().copied().ok_or_else(|| Failure::new(Fault::Setup(format!("{name} offers no tier")))),
+        Some(wanted) => tiers.iter().copied().find(|t| t == wanted).ok_or_else(|| {
+            Failure::new(Fault::Setup(format!("{name} has no tier {wanted:?}; it offers {}", tiers.join(", "))))
+        }),
     }
 }

@@ -161,6 +161,8 @@ pub enum Fault {
     Trap(Trap),
     /// A resource limit stopped instantiation (e.g. initial memory above the maximum).
     Limit(String),
+    /// The engine cannot be set up as asked (an unknown tier, a feature this build lacks).
+    Setup(String),
     /// The runtime failed in a way none of the above covers.
     Runtime,
 }
@@ -183,6 +185,7 @@ impl Fault {
             Fault::Host(e) => format!("host.{}", e.kind_name()),
             Fault::Trap(t) => format!("trap.{}", t.name()),
             Fault::Limit(_) => "limit".into(),
+            Fault::Setup(_) => "setup".into(),
             Fault::Runtime => "runtime".into(),
         }
     }
@@ -203,6 +206,7 @@ impl fmt::Display for Fault {
             Fault::Host(e) => write!(f, "{e}"),
             Fault::Trap(t) => f.write_str(t.describe()),
             Fault::Limit(what) => write!(f, "resource limit: {what}"),
+            Fault::Setup(what) => write!(f, "cannot set the engine up: {what}"),
             Fault::Runtime => f.write_str("the runtime failed"),
         }
     }

@@ -5,12 +5,14 @@
 //! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
 //! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record).
-//! - [`Limits`]: the resource limits every host enforces.
+//! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
+//! - [`bench`]: the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of the three host binaries.
 //!
 //! This crate depends on no runtime.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 mod engine;
 mod fault;
@@ -20,9 +22,10 @@ mod recorder;
 mod shape;
 
 pub use engine::{
-    DynEngine, Engine, Instance, LoadedModule, Report, check_export, module_bytes, outcome_line, run, run_module,
+    DynEngine, Engine, Instance, LoadedModule, Report, check_export, choose_tier, module_bytes, outcome_line, run,
+    run_module,
 };
 pub use fault::{Failure, Fault, HostError, HostErrorKind, Trap};
-pub use limits::{Limits, MIB};
+pub use limits::{Config, Limits, MIB};
 pub use recorder::{Recorder, Sink};
 pub use shape::{ExportDesc, ExternType, ImportDesc, LinkError, ModuleShape, WASM_PAGE_SIZE};

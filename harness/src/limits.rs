@@ -47,3 +47,24 @@ impl Limits {
         Limits { fuel: None, ..Limits::default() }
     }
 }
+
+/// How a host sets its engine up: the limits, the compiler tier, and whether to provide the
+/// benchmark imports.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// The limits every instance runs under.
+    pub limits: Limits,
+    /// The compiler tier, one of the runtime's [`crate::Engine::TIERS`]; `None` for the first
+    /// (the runtime's default).
+    pub tier: Option<String>,
+    /// Provide the no-op imports of [`crate::bench`] too (for the comparison tool only; a module
+    /// that imports them is refused otherwise).
+    pub bench_imports: bool,
+}
+
+impl Config {
+    /// The runtime's default tier, with `limits`, and no benchmark imports.
+    pub fn new(limits: Limits) -> Self {
+        Config { limits, ..Config::default() }
+    }
+}

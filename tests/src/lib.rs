@@ -1,20 +1,61 @@
 //! Cross-runtime tests of wasm-hostcall: the three hosts run the same guests and must agree with
 //! each other and with the golden files in `tests/golden/`.
 //!
-//! This library holds the one list of runtimes ([`engines`]); the tests are in `tests/tests/`.
+//! This library holds the one list of runtimes ([`RUNTIMES`], [`engines`], [`all_tiers`]); the
+//! tests are in `tests/tests/`.
 
-use harness::{DynEngine, Failure, Limits};
+use harness::{Config, DynEngine, Engine, Failure, Limits};
 
 /// The runtimes, in report order.
 pub const RUNTIMES: [&str; 3] = ["wasmtime", "wasmer", "wasmi"];
 
-/// One engine per runtime, each enforcing `limits`, in [`RUNTIMES`] order.
+/// One engine per runtime, at its default tier, each enforcing `limits`, in [`RUNTIMES`] order.
 pub fn engines(limits: &Limits) -> Result<Vec<Box<dyn DynEngine>>, Failure> {
+    let config = Config::new(limits.clone());
     let engines: Vec<Box<dyn DynEngine>> = vec![
-        Box::new(<host_wasmtime::Wasmtime as harness::Engine>::new(limits)?),
-        Box::new(<host_wasmer::Wasmer as harness::Engine>::new(limits)?),
-        Box::new(<host_wasmi::Wasmi as harness::Engine>::new(limits)?),
+        Box::new(host_wasmtime::Wasmtime::new(&config)?),
+        Box::new(host_wasmer::Wasmer::new(&config)?),
+        Box::new(host_wasmi::Wasmi::new(&config)?),
     ];
     debug_assert!(engines.iter().map(|e| e.name()).eq(RUNTIMES));
     Ok(engines)
+}
+
+/// A runtime at one of its tiers: the engine, or why it cannot be set up here.
+pub struct Tier {
+    /// The runtime.
+    pub runtime: &'static str,
+    /// The tier.
+    pub tier: &'static str,
+    /// The engine, or why this tier is not available.
+    pub engine: Result<Box<dyn DynEngine>, Failure>,
+}
+
+impl Tier {
+    /// `runtime/tier`, as reports name it.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.runtime, self.tier)
+    }
+}
+
+/// Every tier of every runtime, in [`RUNTIMES`] order then tier order (each runtime's default
+/// first), each set up as `config` says (its `tier` is ignored).
+pub fn all_tiers(config: &Config) -> Vec<Tier> {
+    let mut tiers = Vec::new();
+    tiers_of::<host_wasmtime::Wasmtime>(config, &mut tiers);
+    tiers_of::<host_wasmer::Wasmer>(config, &mut tiers);
+    tiers_of::<host_wasmi::Wasmi>(config, &mut tiers);
+    tiers
+}
+
+fn tiers_of<E: Engine + 'static>(config: &Config, out: &mut Vec<Tier>)
+where
+    E::Module: 'static,
+    E::Instance: 'static,
+{
+    for &tier in E::TIERS {
+        let config = Config { tier: Some(tier.to_owned()), ..config.clone() };
+        let engine = E::new(&config).map(|e| Box::new(e) as Box<dyn DynEngine>);
+        out.push(Tier { runtime: E::NAME, tier, engine });
+    }
 }

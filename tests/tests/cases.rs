@@ -1,5 +1,7 @@
 //! Fixture modules: every file in `tests/cases/` (hostile modules, default limits) and
-//! `tests/limits/` (modules that run into the limits, with small limits) runs on every runtime.
+//! `tests/limits/` (modules that run into the limits, with small limits) runs on every runtime,
+//! at every tier (wasmtime Cranelift, Winch and Pulley; wasmer Cranelift and Singlepass; wasmi
+//! lazy, eager).
 //! Each must end exactly as its golden file `tests/golden/SUITE/NAME.txt` says (events, then the
 //! outcome with its runtime-neutral error kind), the runtimes must agree with each other, and
 //! every engine must still run the demo after all of them.
@@ -7,8 +9,8 @@
 //! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test cases`
 //! and reviewing the new golden file.
 
-use conformance::engines;
-use harness::golden;
+use conformance::all_tiers;
+use harness::{Config, golden};
 
 #[test]
 fn hostile_modules_end_as_their_golden_files_on_every_runtime() {
@@ -22,7 +24,10 @@ fn limits_end_as_their_golden_files_on_every_runtime() {
 
 fn run_suite(dir: &str, at_least: usize) {
     let suite = golden::suites().into_iter().find(|s| s.dir == dir).expect("suite");
-    let engines = engines(&suite.limits).expect("engines");
+    let engines: Vec<_> = all_tiers(&Config::new(suite.limits.clone()))
+        .into_iter()
+        .map(|t| t.engine.unwrap_or_else(|f| panic!("{}/{}: {f}", t.runtime, t.tier)))
+        .collect();
     let cases = suite.cases();
     assert!(cases.len() >= at_least, "only {} fixtures found in {dir}", cases.len());
     let mut problems = Vec::new();
@@ -33,9 +38,9 @@ fn run_suite(dir: &str, at_least: usize) {
             let report = engine.run(&bytes, "run", &[]);
             let text = golden::render(&report.lines());
             if let Err(diff) = golden::compare(&case.golden_name, &text) {
-                problems.push(format!("{} × {}: {diff}", engine.name(), case.name));
+                problems.push(format!("{}/{} × {}: {diff}", engine.name(), engine.tier(), case.name));
             }
-            texts.push((engine.name(), text));
+            texts.push((format!("{}/{}", engine.name(), engine.tier()), text));
         }
         if let Some((first, rest)) = texts.split_first()
             && let Some((other, text)) = rest.iter().find(|(_, t)| *t != first.1)
@@ -50,7 +55,12 @@ fn run_suite(dir: &str, at_least: usize) {
     for engine in &engines {
         let report = engine.run(guest_wasm::GUEST_WASM, "hello", &[]);
         if report.outcome != Ok(Some(4567)) {
-            problems.push(format!("{}: the demo fails after the hostile cases: {:?}", engine.name(), report.outcome));
+            problems.push(format!(
+                "{}/{}: the demo fails after the fixtures: {:?}",
+                engine.name(),
+                engine.tier(),
+                report.outcome
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));

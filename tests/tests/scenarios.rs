@@ -1,15 +1,19 @@
-//! The scenario matrix: every `scenario_*` export of the Rust guest runs on every runtime and must
-//! match `tests/golden/scenarios/NAME.txt`; the runtimes must also agree with each other.
+//! The scenario matrix: every `scenario_*` export of the Rust guest runs on every runtime, at every
+//! tier, and must match `tests/golden/scenarios/NAME.txt`; the runtimes must also agree with each
+//! other, event for event.
 //!
 //! Adding a scenario is adding an export to `guest/src/lib.rs`, then
 //! `BLESS=1 cargo test -p conformance --test scenarios` and reviewing the new golden file.
 
-use conformance::engines;
-use harness::{Limits, golden};
+use conformance::all_tiers;
+use harness::{Config, golden};
 
 #[test]
 fn every_scenario_matches_its_golden_file_on_every_runtime() {
-    let engines = engines(&Limits::default()).expect("engines");
+    let engines: Vec<_> = all_tiers(&Config::default())
+        .into_iter()
+        .map(|t| t.engine.unwrap_or_else(|f| panic!("{}/{}: {f}", t.runtime, t.tier)))
+        .collect();
     let modules: Vec<_> = engines
         .iter()
         .map(|e| e.load_module(guest_wasm::GUEST_WASM).unwrap_or_else(|f| panic!("{}: {f}", e.name())))
@@ -25,13 +29,13 @@ fn every_scenario_matches_its_golden_file_on_every_runtime() {
         for (engine, module) in engines.iter().zip(&modules) {
             let report = engine.run_calls(module, &[], scenario, &[vec![]]);
             if let Err(diff) = golden::compare(&golden_name, &golden::render(&report.lines())) {
-                problems.push(format!("{} × {scenario}: {diff}", engine.name()));
+                problems.push(format!("{}/{} × {scenario}: {diff}", engine.name(), engine.tier()));
             }
             // Compare the full events too, not only their (possibly summarised) rendering.
             match &first {
                 None => first = Some((engine.name(), report)),
                 Some((name, expected)) if expected.events != report.events || expected.lines() != report.lines() => {
-                    problems.push(format!("{scenario}: {name} and {} disagree", engine.name()));
+                    problems.push(format!("{scenario}: {name} and {}/{} disagree", engine.name(), engine.tier()));
                 }
                 Some(_) => {}
             }

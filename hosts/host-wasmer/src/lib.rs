@@ -1,6 +1,7 @@
 //! The wasm-hostcall imports on [wasmer](https://docs.rs/wasmer): a reference host.
 //!
-//! [`Wasmer`] implements [`harness::Engine`]: it compiles guests with Cranelift and gives each
+//! [`Wasmer`] implements [`harness::Engine`]: it compiles guests with Cranelift (or Singlepass:
+//! see [`harness::Config::tier`]) and gives each
 //! instance a [`Store`] of its own, with a [`FunctionEnv`] holding the instance's memory handle
 //! (looked up once, at instantiation) and its event log. Every import body is one call to the
 //! shared [`Recorder`], which decodes guest memory with the `common` decoders; this crate never
@@ -12,17 +13,20 @@
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
 //! so the remaining points are read to tell the two apart), [`LimitingTunables`] for memory and
 //! tables, wasmer's guarded stack for recursion.
-// Only `tunables.rs` needs `unsafe`, to forward wasmer's unsafe trait methods; it says why there.
+// Only `tunables.rs` (to forward wasmer's unsafe trait methods) and loading a precompiled module
+// need `unsafe`; each says why there.
 #![deny(unsafe_code)]
 
 mod tunables;
 
+use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
-    Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
 use wasmer::sys::CompilerConfig;
 use wasmer::{
@@ -41,7 +45,8 @@ pub struct Wasmer {
     /// middleware can serve one module only, so with a fuel limit each module gets an engine
     /// (and a metering instance) of its own.
     engine: Option<wasmer::Engine>,
-    limits: Limits,
+    config: harness::Config,
+    tier: &'static str,
 }
 
 /// A compiled module with the engine it was compiled by (and must be instantiated with).
@@ -51,9 +56,13 @@ pub struct WasmerModule {
     module: Module,
 }
 
-/// A Cranelift engine enforcing `limits`: metering for fuel, tunables for memory and tables.
-fn new_engine(limits: &Limits) -> wasmer::Engine {
-    let mut compiler = wasmer::sys::Cranelift::default();
+/// An engine compiling with `tier` and enforcing `limits`: metering for fuel, tunables for memory
+/// and tables.
+fn new_engine(limits: &harness::Limits, tier: &str) -> wasmer::Engine {
+    let mut compiler: Box<dyn CompilerConfig> = match tier {
+        "singlepass" => Box::new(wasmer::sys::Singlepass::default()),
+        _ => Box::new(wasmer::sys::Cranelift::default()),
+    };
     if let Some(fuel) = limits.fuel {
         // One point per operator, as wasmtime's and wasmi's fuel count roughly.
         compiler.push_middleware(Arc::new(Metering::new(fuel, |_: &wasmer::wasmparser::Operator<'_>| 1)));
@@ -82,20 +91,26 @@ pub struct WasmerInstance {
 
 impl harness::Engine for Wasmer {
     const NAME: &'static str = "wasmer";
+    const TIERS: &'static [&'static str] = &["cranelift", "singlepass"];
     type Module = WasmerModule;
     type Instance = WasmerInstance;
 
-    fn new(limits: &Limits) -> Result<Self, Failure> {
-        let engine = if limits.fuel.is_some() { None } else { Some(new_engine(limits)) };
-        Ok(Wasmer { engine, limits: limits.clone() })
+    fn new(config: &harness::Config) -> Result<Self, Failure> {
+        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
+        Ok(Wasmer { engine, config: config.clone(), tier })
     }
 
-    fn limits(&self) -> &Limits {
-        &self.limits
+    fn tier(&self) -> &'static str {
+        self.tier
+    }
+
+    fn config(&self) -> &harness::Config {
+        &self.config
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<WasmerModule, Failure> {
-        let engine = self.engine.clone().unwrap_or_else(|| new_engine(&self.limits));
+        let engine = self.engine.clone().unwrap_or_else(|| new_engine(&self.config.limits, self.tier));
         let module = Module::new(&engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
         Ok(WasmerModule { engine, module })
     }
@@ -117,11 +132,31 @@ impl harness::Engine for Wasmer {
         }
     }
 
+    fn reload_precompiled(
+        &self,
+        module: &WasmerModule,
+        path: &Path,
+    ) -> Option<Result<(WasmerModule, Duration), Failure>> {
+        let runtime = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::Runtime, e);
+        let reload = || {
+            let bytes = module.module.serialize().map_err(|e| runtime(&e))?;
+            std::fs::write(path, &bytes).map_err(|e| runtime(&e))?;
+            let start = Instant::now();
+            // SAFETY: `path` holds what `Module::serialize` just wrote for this very engine (same
+            // compiler, same wasmer build), which is what `deserialize_from_file` requires; the
+            // file is in the caller's own output directory.
+            #[allow(unsafe_code)]
+            let reloaded = unsafe { Module::deserialize_from_file(&module.engine, path) }.map_err(|e| runtime(&e))?;
+            Ok((WasmerModule { engine: module.engine.clone(), module: reloaded }, start.elapsed()))
+        };
+        Some(reload())
+    }
+
     fn instantiate(&self, module: &WasmerModule, sink: Sink) -> Result<WasmerInstance, Failure> {
         let mut store = Store::new(module.engine.clone());
-        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes) };
+        let state = State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes) };
         let env = FunctionEnv::new(&mut store, state);
-        let imports = imports(&mut store, &env);
+        let imports = imports(&mut store, &env, self.config.bench_imports);
         let instance = wasmer::Instance::new(&mut store, &module.module, &imports).map_err(instantiate_failure)?;
         let memory = instance
             .exports
@@ -129,7 +164,7 @@ impl harness::Engine for Wasmer {
             .map_err(|e| Failure::with_detail(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }), e))?
             .clone();
         env.as_mut(&mut store).memory = Some(memory);
-        Ok(WasmerInstance { store, metered: self.limits.fuel.is_some(), env, instance })
+        Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), env, instance })
     }
 }
 
@@ -155,6 +190,18 @@ impl harness::Instance for WasmerInstance {
         memory.view(&self.store).write(u64::from(offset), bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
+    fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
+        let func = self
+            .instance
+            .exports
+            .get_typed_function::<(), ()>(&self.store, name)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        for _ in 0..times {
+            func.call(&mut self.store).map_err(failure)?;
+        }
+        Ok(())
+    }
+
     fn take_events(&mut self) -> Vec<Event<'static>> {
         self.env.as_mut(&mut self.store).recorder.take_events()
     }
@@ -164,13 +211,18 @@ impl harness::Instance for WasmerInstance {
     }
 }
 
-/// The four imports of the ABI, bound to one instance's environment.
-fn imports(store: &mut Store, env: &FunctionEnv<State>) -> Imports {
+/// The four imports of the ABI, bound to one instance's environment, and the no-op benchmark
+/// imports if asked.
+fn imports(store: &mut Store, env: &FunctionEnv<State>, bench_imports: bool) -> Imports {
     let mut imports = Imports::new();
     let log_int = Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
         env.data_mut().recorder.log_int(value).map_err(user_error)
     });
     imports.define(IMPORT_MODULE, Import::LogInt.name(), log_int);
+    if bench_imports {
+        imports.define(bench::MODULE, bench::NOOP_I32, Function::new_typed(store, |_: i32| {}));
+        imports.define(bench::MODULE, bench::NOOP_I32_I32, Function::new_typed(store, |_: i32, _: i32| {}));
+    }
     for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
         let function =
             Function::new_typed_with_env(store, env, move |env: FunctionEnvMut<State>, ptr: i32, len: i32| {

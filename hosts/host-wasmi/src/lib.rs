@@ -16,16 +16,19 @@ use std::fmt;
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
-    Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
-use wasmi::{Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val};
+use wasmi::{
+    Caller, CompilationMode, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
+};
 
 /// The wasmi engine, with the imports bound once for all instances.
 pub struct Wasmi {
     engine: wasmi::Engine,
     linker: Linker<State>,
-    limits: Limits,
+    config: harness::Config,
+    tier: &'static str,
 }
 
 /// What each store holds.
@@ -60,20 +63,34 @@ fn host_trap(error: HostError) -> wasmi::Error {
 
 impl harness::Engine for Wasmi {
     const NAME: &'static str = "wasmi";
+    /// wasmi's compilation modes: translate each function to wasmi bytecode on first use after
+    /// validating the module (the default), translate everything up front, or also validate lazily.
+    const TIERS: &'static [&'static str] = &["lazy-translation", "eager", "lazy"];
     type Module = Module;
     type Instance = WasmiInstance;
 
-    fn new(limits: &Limits) -> Result<Self, Failure> {
-        let mut config = Config::default();
-        config.consume_fuel(limits.fuel.is_some());
-        let engine = wasmi::Engine::new(&config);
+    fn new(config: &harness::Config) -> Result<Self, Failure> {
+        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let mut wasmi_config = Config::default();
+        wasmi_config.consume_fuel(config.limits.fuel.is_some());
+        wasmi_config.compilation_mode(match tier {
+            "eager" => CompilationMode::Eager,
+            "lazy" => CompilationMode::Lazy,
+            _ => CompilationMode::LazyTranslation,
+        });
+        let engine = wasmi::Engine::new(&wasmi_config);
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        Ok(Wasmi { engine, linker, limits: limits.clone() })
+        define_imports(&mut linker, config.bench_imports)
+            .map_err(|e| Failure::new(Fault::Setup(format!("wasmi: {e}"))))?;
+        Ok(Wasmi { engine, linker, config: config.clone(), tier })
     }
 
-    fn limits(&self) -> &Limits {
-        &self.limits
+    fn tier(&self) -> &'static str {
+        self.tier
+    }
+
+    fn config(&self) -> &harness::Config {
+        &self.config
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
@@ -92,16 +109,17 @@ impl harness::Engine for Wasmi {
 
     fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmiInstance, Failure> {
         let store_limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.max_memory_bytes)
-            .table_elements(usize::try_from(self.limits.max_table_elements).unwrap_or(usize::MAX))
+            .memory_size(self.config.limits.max_memory_bytes)
+            .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
             .instances(1)
             .tables(1)
             .memories(1)
             .build();
-        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes), store_limits };
+        let state =
+            State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes), store_limits };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
-        if let Some(fuel) = self.limits.fuel {
+        if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
         let instance = self.linker.instantiate_and_start(&mut store, module).map_err(|error| {
@@ -146,6 +164,17 @@ impl harness::Instance for WasmiInstance {
         memory.write(&mut self.store, offset, bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
+    fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
+        let func = self
+            .instance
+            .get_typed_func::<(), ()>(&self.store, name)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        for _ in 0..times {
+            func.call(&mut self.store, ()).map_err(failure)?;
+        }
+        Ok(())
+    }
+
     fn take_events(&mut self) -> Vec<Event<'static>> {
         self.store.data_mut().recorder.take_events()
     }
@@ -155,8 +184,12 @@ impl harness::Instance for WasmiInstance {
     }
 }
 
-/// Binds the four imports of the ABI.
-fn define_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
+/// Binds the four imports of the ABI, and the no-op benchmark imports if asked.
+fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> Result<(), wasmi::errors::LinkerError> {
+    if bench_imports {
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    }
     linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
         caller.data_mut().recorder.log_int(value).map_err(host_trap)
     })?;

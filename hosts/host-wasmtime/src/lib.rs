@@ -1,6 +1,7 @@
 //! The wasm-hostcall imports on [wasmtime](https://docs.wasmtime.dev): a reference host.
 //!
-//! [`Wasmtime`] implements [`harness::Engine`]: it compiles guests with Cranelift, binds the four
+//! [`Wasmtime`] implements [`harness::Engine`]: it compiles guests with Cranelift (or Winch, or
+//! runs them on the Pulley interpreter: see [`harness::Config::tier`]), binds the four
 //! imports of the ABI once in a shared [`Linker`], and gives each instance a [`Store`] of its own
 //! holding the instance's memory handle (looked up once, at instantiation) and its event log.
 //! Every import body is one call to the shared [`Recorder`], which decodes guest memory with the
@@ -8,20 +9,25 @@
 //!
 //! Limits: fuel for CPU, [`StoreLimits`] for memory, tables and instances, `max_wasm_stack` for
 //! recursion.
-#![forbid(unsafe_code)]
+// Only loading a precompiled module needs `unsafe`; it says why there.
+#![deny(unsafe_code)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
 
 use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, Limits, ModuleShape, Recorder, Sink,
-    Trap,
+    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
-use wasmtime::{Caller, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Val};
+use wasmtime::{Caller, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Strategy, Val};
 
 /// The wasmtime engine, with the imports bound once for all instances.
 pub struct Wasmtime {
     engine: wasmtime::Engine,
     linker: Linker<State>,
-    limits: Limits,
+    config: harness::Config,
+    tier: &'static str,
 }
 
 /// What each store holds.
@@ -40,20 +46,38 @@ pub struct WasmtimeInstance {
 
 impl harness::Engine for Wasmtime {
     const NAME: &'static str = "wasmtime";
+    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley"];
     type Module = Module;
     type Instance = WasmtimeInstance;
 
-    fn new(limits: &Limits) -> Result<Self, Failure> {
-        let mut config = Config::new();
-        config.consume_fuel(limits.fuel.is_some());
-        let engine = wasmtime::Engine::new(&config).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+    fn new(config: &harness::Config) -> Result<Self, Failure> {
+        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let setup = |e: wasmtime::Error| Failure::new(Fault::Setup(format!("wasmtime {tier}: {e:#}")));
+        let mut wasmtime_config = wasmtime::Config::new();
+        wasmtime_config.consume_fuel(config.limits.fuel.is_some());
+        match tier {
+            "winch" => {
+                wasmtime_config.strategy(Strategy::Winch);
+            }
+            "pulley" => {
+                wasmtime_config.target("pulley64").map_err(setup)?;
+            }
+            _ => {
+                wasmtime_config.strategy(Strategy::Cranelift);
+            }
+        }
+        let engine = wasmtime::Engine::new(&wasmtime_config).map_err(setup)?;
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        Ok(Wasmtime { engine, linker, limits: limits.clone() })
+        define_imports(&mut linker, config.bench_imports).map_err(setup)?;
+        Ok(Wasmtime { engine, linker, config: config.clone(), tier })
     }
 
-    fn limits(&self) -> &Limits {
-        &self.limits
+    fn tier(&self) -> &'static str {
+        self.tier
+    }
+
+    fn config(&self) -> &harness::Config {
+        &self.config
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
@@ -70,18 +94,35 @@ impl harness::Engine for Wasmtime {
         }
     }
 
+    fn reload_precompiled(&self, module: &Module, path: &Path) -> Option<Result<(Module, Duration), Failure>> {
+        let runtime = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::Runtime, e);
+        let reload = || {
+            let bytes = module.serialize().map_err(|e| runtime(&e))?;
+            std::fs::write(path, bytes).map_err(|e| runtime(&e))?;
+            let start = Instant::now();
+            // SAFETY: `path` holds what `Module::serialize` just wrote for this very engine (same
+            // configuration, same wasmtime build), which is what `deserialize_file` requires; the
+            // file is in the caller's own output directory.
+            #[allow(unsafe_code)]
+            let reloaded = unsafe { Module::deserialize_file(&self.engine, path) }.map_err(|e| runtime(&e))?;
+            Ok((reloaded, start.elapsed()))
+        };
+        Some(reload())
+    }
+
     fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmtimeInstance, Failure> {
         let store_limits = StoreLimitsBuilder::new()
-            .memory_size(self.limits.max_memory_bytes)
-            .table_elements(usize::try_from(self.limits.max_table_elements).unwrap_or(usize::MAX))
+            .memory_size(self.config.limits.max_memory_bytes)
+            .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
             .instances(1)
             .tables(1)
             .memories(1)
             .build();
-        let state = State { memory: None, recorder: Recorder::new(sink, self.limits.max_log_bytes), store_limits };
+        let state =
+            State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes), store_limits };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
-        if let Some(fuel) = self.limits.fuel {
+        if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
         let instance = self.linker.instantiate(&mut store, module).map_err(|e| instantiate_failure(&e))?;
@@ -111,6 +152,17 @@ impl harness::Instance for WasmtimeInstance {
         memory.write(&mut self.store, offset, bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
+    fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
+        let func = self
+            .instance
+            .get_typed_func::<(), ()>(&mut self.store, name)
+            .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        for _ in 0..times {
+            func.call(&mut self.store, ()).map_err(|e| failure(&e))?;
+        }
+        Ok(())
+    }
+
     fn take_events(&mut self) -> Vec<Event<'static>> {
         self.store.data_mut().recorder.take_events()
     }
@@ -120,8 +172,12 @@ impl harness::Instance for WasmtimeInstance {
     }
 }
 
-/// Binds the four imports of the ABI.
-fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+/// Binds the four imports of the ABI, and the no-op benchmark imports if asked.
+fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> wasmtime::Result<()> {
+    if bench_imports {
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    }
     linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
         caller.data_mut().recorder.log_int(value).map_err(wasmtime::Error::new)
     })?;
