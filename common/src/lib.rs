@@ -38,6 +38,7 @@ extern crate alloc;
 mod abi;
 pub mod decode;
 mod event;
+pub mod kernel;
 mod types;
 
 pub use abi::{IMPORT_MODULE, Import, MEMORY_EXPORT, ValType};

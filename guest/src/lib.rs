@@ -6,6 +6,8 @@
 //! Exports:
 //! - `hello() -> i32`: the demo. Logs `1234`, `"Hello World!"`, `AB { a: 1234, b: "abcd" }` and
 //!   `CD { c: 1234, d: "hello world" }`, then returns 4567.
+//! - `scenario_*`: the scenario matrix of the conformance suite (module [`scenarios`]).
+//! - `noop()` and `kernel(limit) -> i32`: for the comparison report.
 #![cfg(target_arch = "wasm32")]
 // A guest is FFI by nature: `unsafe extern` imports and `no_mangle` exports. Every `unsafe` block
 // is in `host.rs`, behind a safe wrapper, with its SAFETY comment.
@@ -23,6 +25,17 @@ pub extern "C" fn hello() -> i32 {
     host::log_ab(&AB { a: 1234, b: "abcd".into() });
     host::log_cd(&cd(1234, "hello world"));
     4567
+}
+
+/// Does nothing: the comparison report times calls of it from the host.
+#[unsafe(no_mangle)]
+pub extern "C" fn noop() {}
+
+/// The comparison report's compute kernel: how many primes are below `limit`
+/// ([`common::kernel::count_primes`], the same source the host runs natively to check it).
+#[unsafe(no_mangle)]
+pub extern "C" fn kernel(limit: i32) -> i32 {
+    common::kernel::count_primes(limit.cast_unsigned()).cast_signed()
 }
 
 /// A `CD` from a text known to fit.

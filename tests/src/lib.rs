@@ -39,8 +39,9 @@ impl Tier {
 }
 
 /// Every tier of every runtime, in [`RUNTIMES`] order then tier order (each runtime's default
-/// first), each set up as `config` says (its `tier` is ignored).
+/// first), each set up as `config` says.
 pub fn all_tiers(config: &Config) -> Vec<Tier> {
+    let config = &Config { tier: None, ..config.clone() };
     let mut tiers = Vec::new();
     tiers_of::<host_wasmtime::Wasmtime>(config, &mut tiers);
     tiers_of::<host_wasmer::Wasmer>(config, &mut tiers);
@@ -48,12 +49,29 @@ pub fn all_tiers(config: &Config) -> Vec<Tier> {
     tiers
 }
 
+/// One runtime at one tier (`None` if there is no such runtime or tier), set up as `config` says.
+pub fn one_tier(runtime: &str, tier: &str, config: &Config) -> Option<Tier> {
+    let mut tiers = Vec::new();
+    match runtime {
+        "wasmtime" => tiers_of::<host_wasmtime::Wasmtime>(&only(tier, config), &mut tiers),
+        "wasmer" => tiers_of::<host_wasmer::Wasmer>(&only(tier, config), &mut tiers),
+        "wasmi" => tiers_of::<host_wasmi::Wasmi>(&only(tier, config), &mut tiers),
+        _ => return None,
+    }
+    tiers.into_iter().next()
+}
+
+fn only(tier: &str, config: &Config) -> Config {
+    Config { tier: Some(tier.to_owned()), ..config.clone() }
+}
+
+/// Adds the tiers of `E` to `out`: all of them, or only `config.tier` if it is set.
 fn tiers_of<E: Engine + 'static>(config: &Config, out: &mut Vec<Tier>)
 where
     E::Module: 'static,
     E::Instance: 'static,
 {
-    for &tier in E::TIERS {
+    for &tier in E::TIERS.iter().filter(|t| config.tier.as_deref().is_none_or(|wanted| wanted == **t)) {
         let config = Config { tier: Some(tier.to_owned()), ..config.clone() };
         let engine = E::new(&config).map(|e| Box::new(e) as Box<dyn DynEngine>);
         out.push(Tier { runtime: E::NAME, tier, engine });

@@ -1,0 +1,71 @@
+;; Benchmark loops of the comparison report. Each `loop_NAME(ptr, len, n)` export calls one
+;; import `n` times with the same arguments; `loop_empty` is the same loop without the call, and
+;; `loop_noop_*` call the no-op benchmark imports of the same signatures, so that the report can
+;; subtract the loop and the crossing into the host. The host writes the payload at `ptr` first.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "log_ab" (func $log_ab (param i32 i32)))
+  (import "env" "log_cd" (func $log_cd (param i32 i32)))
+  (import "bench" "noop_i32" (func $noop_i32 (param i32)))
+  (import "bench" "noop_i32_i32" (func $noop_i32_i32 (param i32 i32)))
+  ;; Two pages: room for a 64 KiB payload.
+  (memory (export "memory") 2)
+
+  (func (export "loop_empty") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_log_int") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $log_int (local.get $ptr))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_noop_i32") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop_i32 (local.get $ptr))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_log_str") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $log_str (local.get $ptr) (local.get $len))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_log_ab") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $log_ab (local.get $ptr) (local.get $len))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_log_cd") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $log_cd (local.get $ptr) (local.get $len))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_noop_i32_i32") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $noop_i32_i32 (local.get $ptr) (local.get $len))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  ;; Called from the host: the cost of entering the guest.
+  (func (export "noop")))

@@ -1,0 +1,233 @@
+//! `compare`: measures the three runtimes, at every compiler tier, on the same guest, in one
+//! run, and reports the figures as ratios to a baseline taken side by side.
+//!
+//! ```text
+//! cargo run --release -p compare              # stable medians (a few minutes)
+//! cargo run --release -p compare -- --quick   # a first look (under a minute)
+//! ```
+//!
+//! Prints a table (rows: measurements; columns: runtime/tier; cells: median ratio to
+//! wasmtime/cranelift with min–max over the rounds, then the absolute median) and writes
+//! `report.md`, `report.json` (every raw sample, versions, machine, date) and SVG plots to
+//! `compare-report/` (or `--out`).
+//!
+//! How: one process; every round takes one sample of every measurement on every tier in turn
+//! (interleaved round-robin), so a ratio compares samples taken seconds apart. Host-call costs
+//! are loops of `n` calls inside the guest minus the same empty loop, divided by `n`; resident
+//! memory is measured in a fresh process per tier.
+
+mod measure;
+mod report;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use harness::{Config, Limits};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::measure::{Budget, Kind, Runner, native_sample, specs};
+use crate::report::{Column, Results, Row};
+
+/// Measures wasmtime, wasmer and wasmi (every tier) side by side and reports ratios.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Args {
+    /// A first look: fewer rounds and shorter samples (under a minute).
+    #[arg(long)]
+    quick: bool,
+    /// Rounds (samples per measurement and tier); overrides the mode's default.
+    #[arg(long)]
+    rounds: Option<usize>,
+    /// Shortest duration of one timed loop, in microseconds; overrides the mode's default.
+    #[arg(long, value_name = "US")]
+    target_us: Option<u64>,
+    /// The compute kernel's argument (primes below it are counted); overrides the default.
+    #[arg(long, value_name = "N")]
+    kernel_limit: Option<u32>,
+    /// Instances kept alive when measuring memory per instance.
+    #[arg(long, value_name = "N")]
+    memory_instances: Option<usize>,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "compare-report")]
+    out: PathBuf,
+    /// No progress bar.
+    #[arg(long)]
+    no_progress: bool,
+    /// Internal: measure memory for one `runtime/tier` in this (fresh) process and print JSON.
+    #[arg(long, hide = true, value_name = "RUNTIME/TIER")]
+    memory_probe: Option<String>,
+}
+
+/// The column every ratio is taken against.
+const BASELINE: &str = "wasmtime/cranelift";
+
+fn bench_config() -> Config {
+    // No fuel (metering slows code down and is not what an unmetered embedding pays), no log limit
+    // in effect (events are dropped), the benchmark no-op imports on.
+    Config { limits: Limits::unmetered(), tier: None, bench_imports: true }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let (rounds, target_us, kernel_limit, memory_instances) =
+        if args.quick { (3, 1_000, 300_000, 50) } else { (15, 5_000, 3_000_000, 200) };
+    let budget = Budget {
+        target: Duration::from_micros(args.target_us.unwrap_or(target_us)),
+        kernel_limit: args.kernel_limit.unwrap_or(kernel_limit),
+        memory_instances: args.memory_instances.unwrap_or(memory_instances),
+    };
+    let rounds = args.rounds.unwrap_or(rounds).max(1);
+
+    if let Some(label) = &args.memory_probe {
+        let (runtime, tier) = label.split_once('/').context("--memory-probe takes RUNTIME/TIER")?;
+        let (engine_kib, instance_kib) =
+            measure::memory_probe(runtime, tier, &bench_config(), budget.memory_instances)?;
+        println!("{}", json!({ "engine_kib": engine_kib, "instance_kib": instance_kib }));
+        return Ok(());
+    }
+
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+
+    // Step 1: every tier's engine, the guest and the bench module loaded, a bench instance ready.
+    let tiers = conformance::all_tiers(&bench_config());
+    let mut columns = Vec::new();
+    let mut runners = Vec::new();
+    for tier in &tiers {
+        let label = format!("{}/{}", tier.runtime, tier.tier);
+        let runner = match &tier.engine {
+            Ok(engine) => Runner::new(engine.as_ref(), &args.out),
+            Err(failure) => Err(anyhow::anyhow!("{failure}")),
+        };
+        let unavailable = match runner {
+            Ok(runner) => {
+                runners.push((label.clone(), runner));
+                None
+            }
+            Err(e) => Some(format!("{e:#}")),
+        };
+        columns.push(Column { label, runtime: tier.runtime, tier: tier.tier, unavailable });
+    }
+    if !runners.iter().any(|(label, _)| label == BASELINE) {
+        bail!("the baseline {BASELINE} is not available");
+    }
+
+    let specs = specs();
+    let mut rows: Vec<Row> = specs
+        .iter()
+        .map(|s| Row {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            group: s.group,
+            unit: s.unit,
+            samples: runners.iter().map(|(label, _)| (label.clone(), Vec::new())).collect(),
+            native: Vec::new(),
+        })
+        .collect();
+
+    let timed = specs.iter().filter(|s| !matches!(s.kind, Kind::EngineMemory | Kind::InstanceMemory)).count();
+    let total = rounds * timed * runners.len() + runners.len();
+    let progress = if args.no_progress { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
+    progress.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} samples, {elapsed} ({eta} left) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+
+    // Step 2: memory, each tier in a process of its own so that one tier's allocations do not
+    // hide another's.
+    let exe = std::env::current_exe().context("own path")?;
+    for (label, _) in &runners {
+        progress.set_message(format!("memory {label}"));
+        let output = Command::new(&exe)
+            .args(["--memory-probe", label, "--memory-instances", &budget.memory_instances.to_string()])
+            .output()
+            .context("memory probe")?;
+        let probe: serde_json::Value = serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("memory probe for {label} failed: {}", String::from_utf8_lossy(&output.stderr)))?;
+        for (id, key) in [("memory.engine", "engine_kib"), ("memory.instance", "instance_kib")] {
+            if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
+                row.samples.entry(label.clone()).or_default().push(probe[key].as_f64());
+            }
+        }
+        progress.inc(1);
+    }
+
+    // Step 3: the rounds, interleaved: measurement by measurement, tier by tier.
+    for round in 0..rounds {
+        for (spec, row) in specs.iter().zip(rows.iter_mut()) {
+            if matches!(spec.kind, Kind::EngineMemory | Kind::InstanceMemory) {
+                continue;
+            }
+            progress.set_message(format!("round {}/{rounds}: {}", round + 1, spec.title));
+            if let Some(native) = native_sample(spec, &budget) {
+                row.native.push(native);
+            }
+            for (label, runner) in &mut runners {
+                let sample = runner.sample(spec, &budget)?;
+                row.samples.entry(label.clone()).or_default().push(sample);
+                progress.inc(1);
+            }
+        }
+    }
+    progress.finish_and_clear();
+
+    // Step 4: the report.
+    let results = Results {
+        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        machine: machine(),
+        versions: BTreeMap::from([
+            ("wasmtime", env!("VERSION_WASMTIME")),
+            ("wasmer", env!("VERSION_WASMER")),
+            ("wasmi", env!("VERSION_WASMI")),
+            ("cranelift-codegen", env!("VERSION_CRANELIFT")),
+            ("bincode", env!("VERSION_BINCODE")),
+            ("rustc", env!("VERSION_RUSTC")),
+        ]),
+        settings: json!({
+            "mode": if args.quick { "quick" } else { "default" },
+            "rounds": rounds,
+            "target_us": budget.target.as_micros(),
+            "kernel_limit": budget.kernel_limit,
+            "kernel_result": common::kernel::count_primes(budget.kernel_limit),
+            "memory_instances": budget.memory_instances,
+            "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+        }),
+        baseline: BASELINE.to_owned(),
+        columns,
+        rows,
+    };
+    let write = |name: &str, text: &str| {
+        let path = args.out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("report.json", &serde_json::to_string_pretty(&results)?)?;
+    write("report.md", &results.markdown())?;
+    for (name, svg) in results.plots()? {
+        write(name, &svg)?;
+    }
+    print!("{}", results.terminal_table());
+    println!("Report: {}", args.out.join("report.md").display());
+    if cfg!(debug_assertions) {
+        println!("(a debug build: run with --release for meaningful figures)");
+    }
+    Ok(())
+}
+
+/// CPU model and core count.
+fn machine() -> BTreeMap<&'static str, String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned());
+    BTreeMap::from([("cpu", cpu), ("cores", cores), ("os", std::env::consts::OS.to_owned())])
+}

@@ -1,0 +1,384 @@
+//! What is measured, and how one sample of each is taken.
+//!
+//! Every sample is taken with the production host bodies (decode with `common`, then a sink that
+//! drops the event: no printing in the timed region) and the memory handle cached, as in real use.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use common::{AB, CD, Import, ab_config, decode_import};
+use harness::{DynEngine, Instance, LoadedModule, Sink};
+
+/// The benchmark loops (`compare/guest/bench.wat`).
+pub(crate) const BENCH_WAT: &str = include_str!("../guest/bench.wat");
+
+/// Payload sizes of the scaling rows, in bytes.
+pub(crate) const PAYLOAD_SIZES: [usize; 4] = [16, 256, 4096, 65_536];
+
+/// Where payloads go in the bench module's memory.
+const PAYLOAD_OFFSET: u32 = 0;
+
+/// One row of the report.
+#[derive(Debug, Clone)]
+pub(crate) struct Spec {
+    /// Stable id (`call.log_str.256`).
+    pub(crate) id: String,
+    /// Row title (`log_str 256 B`).
+    pub(crate) title: String,
+    /// Section of the report.
+    pub(crate) group: Group,
+    /// Unit the samples are in.
+    pub(crate) unit: &'static str,
+    /// How a sample is taken.
+    pub(crate) kind: Kind,
+}
+
+/// Sections of the report, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub(crate) enum Group {
+    /// wasm → host calls.
+    HostCall,
+    /// host → wasm calls.
+    GuestCall,
+    /// Compile, instantiate, first call, precompiled load.
+    StartUp,
+    /// The compute kernel.
+    Execution,
+    /// Resident memory.
+    Memory,
+}
+
+impl Group {
+    pub(crate) const fn title(self) -> &'static str {
+        match self {
+            Group::HostCall => "Host calls (wasm → host), per call, loop and no-op subtracted as noted",
+            Group::GuestCall => "Guest calls (host → wasm), per call",
+            Group::StartUp => "Start-up",
+            Group::Execution => "Execution",
+            Group::Memory => "Memory (resident, measured in a fresh process per tier)",
+        }
+    }
+}
+
+/// How a sample is taken.
+#[derive(Debug, Clone)]
+pub(crate) enum Kind {
+    /// `loop_EXPORT(ptr, len, n)` minus `loop_empty(ptr, len, n)`, divided by `n`, with `payload`
+    /// at `ptr`. `import` is what the native floor decodes (none for the no-ops).
+    Loop { export: &'static str, payload: Vec<u8>, len: i32, import: Option<Import> },
+    /// The bench module's `noop` export, called `n` times through a typed handle.
+    EnterGuest,
+    /// Compiling the guest.
+    Compile,
+    /// Instantiating the compiled guest.
+    Instantiate,
+    /// The first call of `hello` in a new instance (lazy compilation shows here).
+    FirstCall,
+    /// Loading the guest precompiled from disk.
+    Precompiled,
+    /// `kernel(limit)`, its result checked.
+    Kernel,
+    /// Resident memory of a new engine with the guest compiled.
+    EngineMemory,
+    /// Resident memory per instance of the guest.
+    InstanceMemory,
+}
+
+/// A valid `AB` whose encoding is exactly `size` bytes (sizes from 4 up to the decode limit).
+fn ab_of_size(size: usize) -> Vec<u8> {
+    // `a = 0` takes one byte; the string's varint length takes 1 byte below 251, else 3.
+    let prefix = if size - 1 - 1 < 251 { 2 } else { 4 };
+    let ab = AB { a: 0, b: "x".repeat(size - prefix) };
+    bincode::serde::encode_to_vec(&ab, ab_config()).unwrap_or_default()
+}
+
+/// Mixed-width UTF-8 text of exactly `size` bytes.
+fn text_of_size(size: usize) -> Vec<u8> {
+    let mut text = String::with_capacity(size);
+    for c in "aé€😀 ".chars().cycle() {
+        if text.len() + c.len_utf8() > size {
+            break;
+        }
+        text.push(c);
+    }
+    while text.len() < size {
+        text.push('.');
+    }
+    text.into_bytes()
+}
+
+fn loop_spec(id: &str, title: &str, export: &'static str, payload: Vec<u8>, import: Option<Import>) -> Spec {
+    let len = i32::try_from(payload.len()).unwrap_or(i32::MAX);
+    Spec {
+        id: id.into(),
+        title: title.into(),
+        group: Group::HostCall,
+        unit: "ns",
+        kind: Kind::Loop { export, payload, len, import },
+    }
+}
+
+/// Every row of the report, in order.
+pub(crate) fn specs() -> Vec<Spec> {
+    let cd = CD::new(1234, "hello world").map(|cd| bytemuck::bytes_of(&cd.to_wire()).to_vec()).unwrap_or_default();
+    let mut specs = vec![
+        loop_spec("call.log_int", "log_int", "loop_log_int", Vec::new(), Some(Import::LogInt)),
+        loop_spec("call.noop_i32", "no-op (i32)", "loop_noop_i32", Vec::new(), None),
+        loop_spec("call.log_cd", "log_cd (40 B)", "loop_log_cd", cd, Some(Import::LogCd)),
+        loop_spec("call.noop_i32_i32", "no-op (i32, i32)", "loop_noop_i32_i32", Vec::new(), None),
+    ];
+    for size in PAYLOAD_SIZES {
+        let title = format!("log_str {}", bytes(size));
+        specs.push(loop_spec(
+            &format!("call.log_str.{size}"),
+            &title,
+            "loop_log_str",
+            text_of_size(size),
+            Some(Import::LogStr),
+        ));
+    }
+    for size in PAYLOAD_SIZES {
+        let title = format!("log_ab {}", bytes(size));
+        specs.push(loop_spec(
+            &format!("call.log_ab.{size}"),
+            &title,
+            "loop_log_ab",
+            ab_of_size(size),
+            Some(Import::LogAb),
+        ));
+    }
+    let other =
+        |id: &str, title: &str, group, unit, kind| Spec { id: id.into(), title: title.into(), group, unit, kind };
+    specs.extend([
+        other("enter.noop", "no-op export", Group::GuestCall, "ns", Kind::EnterGuest),
+        other("startup.compile", "compile the guest", Group::StartUp, "µs", Kind::Compile),
+        other("startup.instantiate", "instantiate", Group::StartUp, "µs", Kind::Instantiate),
+        other("startup.first_call", "first call (hello)", Group::StartUp, "µs", Kind::FirstCall),
+        other("startup.precompiled", "load precompiled from disk", Group::StartUp, "µs", Kind::Precompiled),
+        other("exec.kernel", "kernel (count primes)", Group::Execution, "ms", Kind::Kernel),
+        other("memory.engine", "engine + compiled guest", Group::Memory, "KiB", Kind::EngineMemory),
+        other("memory.instance", "per instance", Group::Memory, "KiB", Kind::InstanceMemory),
+    ]);
+    specs
+}
+
+/// `16 B`, `4 KiB`, `64 KiB`.
+pub(crate) fn bytes(size: usize) -> String {
+    if size >= 1024 && size.is_multiple_of(1024) { format!("{} KiB", size / 1024) } else { format!("{size} B") }
+}
+
+/// Budgets of one run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Budget {
+    /// How long one timed loop should run, at least.
+    pub(crate) target: Duration,
+    /// `kernel`'s argument.
+    pub(crate) kernel_limit: u32,
+    /// Instances per memory probe.
+    pub(crate) memory_instances: usize,
+}
+
+/// One column's state: its engine, the loaded guest, a long-lived instance of the bench module, and the loop
+/// counts found by calibration.
+pub(crate) struct Runner<'e> {
+    pub(crate) engine: &'e dyn DynEngine,
+    guest: LoadedModule,
+    bench_instance: Box<dyn Instance>,
+    calibrated: std::collections::HashMap<String, i32>,
+    precompiled_path: std::path::PathBuf,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn ns(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e9
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+impl<'e> Runner<'e> {
+    pub(crate) fn new(engine: &'e dyn DynEngine, out_dir: &Path) -> Result<Self> {
+        let fail = |what: &str| format!("{}/{}: {what}", engine.name(), engine.tier());
+        let guest = engine
+            .load_module(guest_wasm::GUEST_WASM)
+            .map_err(|f| anyhow::anyhow!("{f}"))
+            .with_context(|| fail("guest"))?;
+        let bench = engine
+            .load_module(BENCH_WAT.as_bytes())
+            .map_err(|f| anyhow::anyhow!("{f}"))
+            .with_context(|| fail("bench"))?;
+        let bench_instance = engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
+        Ok(Runner { engine, guest, bench_instance, calibrated: Default::default(), precompiled_path })
+    }
+
+    /// Runs `loop_EXPORT` once and returns its time.
+    fn run_loop(&mut self, export: &str, len: i32, n: i32) -> Result<Duration> {
+        let args = [i32::try_from(PAYLOAD_OFFSET).unwrap_or(0), len, n];
+        let (result, elapsed) = time(|| self.bench_instance.call(export, &args));
+        result.map_err(|f| anyhow::anyhow!("{export}: {f}"))?;
+        Ok(elapsed)
+    }
+
+    /// The loop count that makes `export` run for at least `target`.
+    fn calibrate(&mut self, id: &str, export: &str, len: i32, target: Duration) -> Result<i32> {
+        if let Some(&n) = self.calibrated.get(id) {
+            return Ok(n);
+        }
+        let mut n: i32 = 16;
+        loop {
+            let elapsed = self.run_loop(export, len, n)?;
+            if elapsed >= target || n >= i32::MAX / 2 {
+                break;
+            }
+            // Aim a little past the target, at most 100x more at once.
+            let scale = (target.as_secs_f64() / elapsed.as_secs_f64().max(1e-9) * 1.2).clamp(2.0, 100.0);
+            n = (f64::from(n) * scale).min(f64::from(i32::MAX / 2)) as i32;
+        }
+        self.calibrated.insert(id.to_owned(), n);
+        Ok(n)
+    }
+
+    /// One sample of `spec`, in its unit.
+    pub(crate) fn sample(&mut self, spec: &Spec, budget: &Budget) -> Result<Option<f64>> {
+        let e = |f: harness::Failure| anyhow::anyhow!("{}/{}: {f}", self.engine.name(), self.engine.tier());
+        Ok(Some(match &spec.kind {
+            Kind::Loop { export, payload, len, .. } => {
+                self.bench_instance.write_memory(PAYLOAD_OFFSET, payload).map_err(e)?;
+                let n = self.calibrate(&spec.id, export, *len, budget.target)?;
+                let empty = self.run_loop("loop_empty", *len, n)?;
+                let full = self.run_loop(export, *len, n)?;
+                (ns(full) - ns(empty)) / f64::from(n)
+            }
+            Kind::EnterGuest => {
+                let n = 1_000u64.max((budget.target.as_secs_f64() / 50e-9) as u64);
+                let (result, elapsed) = time(|| self.bench_instance.call_repeatedly("noop", n));
+                result.map_err(e)?;
+                ns(elapsed) / n as f64
+            }
+            Kind::Compile => us(self.engine.time_compile(guest_wasm::GUEST_WASM).map_err(e)?),
+            Kind::Instantiate => {
+                let mut times = Vec::new();
+                for _ in 0..10 {
+                    let (instance, elapsed) = time(|| self.engine.instantiate_module(&self.guest, Sink::Discard));
+                    drop(instance.map_err(e)?);
+                    times.push(us(elapsed));
+                }
+                median(&mut times)
+            }
+            Kind::FirstCall => {
+                // A fresh module too, so that a lazily compiling tier pays for it here.
+                let module = self.engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
+                let mut instance = self.engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
+                let (result, elapsed) = time(|| instance.call("hello", &[]));
+                ensure!(result.map_err(e)? == Some(4567), "hello returned the wrong value");
+                us(elapsed)
+            }
+            Kind::Precompiled => {
+                let Some(reloaded) = self.engine.reload_precompiled(&self.guest, &self.precompiled_path) else {
+                    return Ok(None);
+                };
+                let (module, elapsed) = reloaded.map_err(e)?;
+                let mut instance = self.engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
+                ensure!(instance.call("hello", &[]).map_err(e)? == Some(4567), "the precompiled guest misbehaves");
+                us(elapsed)
+            }
+            Kind::Kernel => {
+                let limit = i32::try_from(budget.kernel_limit).unwrap_or(i32::MAX);
+                let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
+                let (result, elapsed) = time(|| instance.call("kernel", &[limit]));
+                let got = result.map_err(e)?;
+                let want = common::kernel::count_primes(budget.kernel_limit);
+                if got != Some(want.cast_signed()) {
+                    bail!(
+                        "{}/{}: kernel({limit}) returned {got:?}, expected {want}",
+                        self.engine.name(),
+                        self.engine.tier()
+                    );
+                }
+                ms(elapsed)
+            }
+            Kind::EngineMemory | Kind::InstanceMemory => return Ok(None),
+        }))
+    }
+}
+
+/// The native floor of a row: the `common` decoder on the same bytes, or the kernel natively.
+pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
+    match &spec.kind {
+        Kind::Loop { payload, len, import: Some(import), .. } => {
+            let memory = payload.as_slice();
+            let n = 1_000u32.max((budget.target.as_secs_f64() / 20e-9) as u32);
+            let ptr = 0;
+            // log_int's argument is the value itself, not an offset.
+            let (ptr, len) = if *import == Import::LogInt { (1234, 0) } else { (ptr, *len) };
+            let (ok, elapsed) = time(|| {
+                (0..n).all(|_| {
+                    black_box(decode_import(*import, black_box(memory), black_box(ptr), black_box(len))).is_ok()
+                })
+            });
+            ok.then(|| ns(elapsed) / f64::from(n))
+        }
+        Kind::Kernel => {
+            let (count, elapsed) = time(|| common::kernel::count_primes(black_box(budget.kernel_limit)));
+            black_box(count);
+            Some(ms(elapsed))
+        }
+        _ => None,
+    }
+}
+
+/// The median of `values` (sorted in place); NaN for none.
+pub(crate) fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+/// The process's resident set size in KiB (Linux `/proc/self/status`).
+pub(crate) fn rss_kib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Run in a fresh process (`compare --memory-probe RUNTIME/TIER`): the RSS a new engine with the
+/// guest compiled adds, and the RSS per instance of `instances` instances kept alive.
+pub(crate) fn memory_probe(
+    runtime: &str,
+    tier: &str,
+    config: &harness::Config,
+    instances: usize,
+) -> Result<(f64, f64)> {
+    let e = |f: harness::Failure| anyhow::anyhow!("{f}");
+    let base = rss_kib().context("no /proc/self/status")?;
+    let engine = conformance::one_tier(runtime, tier, config).context("no such tier")?.engine.map_err(e)?;
+    let module = engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
+    let mut first = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
+    ensure!(first.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");
+    let with_engine = rss_kib().context("no /proc/self/status")?;
+    let mut kept = Vec::with_capacity(instances);
+    for _ in 0..instances {
+        let mut instance = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
+        instance.call("hello", &[]).map_err(e)?;
+        kept.push(instance);
+    }
+    let with_instances = rss_kib().context("no /proc/self/status")?;
+    drop(kept);
+    Ok((with_engine - base, (with_instances - with_engine) / instances.max(1) as f64))
+}

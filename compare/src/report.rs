@@ -1,0 +1,323 @@
+//! The run's raw results ([`Results`], written as `report.json`), their summary (median ratios to
+//! the baseline), the terminal table, `report.md` and the SVG plots.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::measure::{Group, PAYLOAD_SIZES, bytes, median};
+
+/// One column: a runtime at one tier.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Column {
+    /// `runtime/tier`.
+    pub(crate) label: String,
+    pub(crate) runtime: &'static str,
+    pub(crate) tier: &'static str,
+    /// Why this tier could not be measured, if it could not.
+    pub(crate) unavailable: Option<String>,
+}
+
+/// One row: every sample of every column, by round.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Row {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) group: Group,
+    pub(crate) unit: &'static str,
+    /// Samples by column label; index = round (`null` where a round has no sample).
+    pub(crate) samples: BTreeMap<String, Vec<Option<f64>>>,
+    /// The native floor, by round, where the row has one.
+    pub(crate) native: Vec<f64>,
+}
+
+/// Everything a run measured, and where.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Results {
+    pub(crate) date: String,
+    pub(crate) machine: BTreeMap<&'static str, String>,
+    pub(crate) versions: BTreeMap<&'static str, &'static str>,
+    pub(crate) settings: serde_json::Value,
+    pub(crate) baseline: String,
+    pub(crate) columns: Vec<Column>,
+    pub(crate) rows: Vec<Row>,
+}
+
+/// A summarised cell.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cell {
+    /// Median of the samples.
+    pub(crate) median: f64,
+    /// Median, min and max of the per-round ratios to the baseline column.
+    pub(crate) ratio: Option<(f64, f64, f64)>,
+}
+
+impl Row {
+    /// The summary of column `label`, against column `baseline`.
+    pub(crate) fn cell(&self, label: &str, baseline: &str) -> Option<Cell> {
+        let samples = self.samples.get(label)?;
+        let mut values: Vec<f64> = samples.iter().flatten().copied().collect();
+        if values.is_empty() {
+            return None;
+        }
+        let median_value = median(&mut values);
+        let base = self.samples.get(baseline);
+        let mut ratios: Vec<f64> = samples
+            .iter()
+            .zip(base.into_iter().flatten())
+            .filter_map(|(s, b)| Some((*s)? / (*b)?))
+            .filter(|r| r.is_finite())
+            .collect();
+        let ratio = (!ratios.is_empty()).then(|| {
+            let m = median(&mut ratios);
+            (m, ratios[0], ratios[ratios.len() - 1])
+        });
+        Some(Cell { median: median_value, ratio })
+    }
+
+    /// The median native floor, if any.
+    pub(crate) fn native_median(&self) -> Option<f64> {
+        let mut values = self.native.clone();
+        (!values.is_empty()).then(|| median(&mut values))
+    }
+}
+
+/// `2.3 ns`, `1.2 ms`, `840 KiB`.
+pub(crate) fn quantity(value: f64, unit: &str) -> String {
+    let digits = if value.abs() >= 100.0 {
+        0
+    } else if value.abs() >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{value:.digits$} {unit}")
+}
+
+fn ratio_text((m, lo, hi): (f64, f64, f64)) -> String {
+    format!("{m:.2}x ({lo:.2}–{hi:.2})")
+}
+
+impl Results {
+    fn available(&self) -> impl Iterator<Item = &Column> {
+        self.columns.iter().filter(|c| c.unavailable.is_none())
+    }
+
+    /// The table as rows of cells: the header, then one line per row, as plain strings.
+    fn grid(&self, with_range: bool) -> (Vec<String>, Vec<(Group, Vec<String>)>) {
+        let mut header = vec!["measurement".to_owned()];
+        header.extend(self.available().map(|c| c.label.clone()));
+        header.push("native".to_owned());
+        let mut lines = Vec::new();
+        for row in &self.rows {
+            let mut line = vec![row.title.clone()];
+            for column in self.available() {
+                line.push(match row.cell(&column.label, &self.baseline) {
+                    None => "n/a".to_owned(),
+                    Some(cell) => {
+                        let ratio = cell.ratio.map(|r| if with_range { ratio_text(r) } else { format!("{:.2}x", r.0) });
+                        format!("{} {}", ratio.unwrap_or_default(), quantity(cell.median, row.unit)).trim().to_owned()
+                    }
+                });
+            }
+            line.push(row.native_median().map(|n| quantity(n, row.unit)).unwrap_or_else(|| "—".to_owned()));
+            lines.push((row.group, line));
+        }
+        (header, lines)
+    }
+
+    /// The terminal table: rows are measurements, columns tiers; each cell is the median ratio to
+    /// the baseline with its min–max over the rounds, then the absolute median.
+    pub(crate) fn terminal_table(&self) -> String {
+        let (header, lines) = self.grid(true);
+        let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+        for (_, line) in &lines {
+            for (w, cell) in widths.iter_mut().zip(line) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let render = |cells: &[String]| -> String {
+            let mut out = String::new();
+            for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+                let pad = w - cell.chars().count();
+                if i == 0 {
+                    let _ = write!(out, "{cell}{}", " ".repeat(pad));
+                } else {
+                    let _ = write!(out, "  {}{cell}", " ".repeat(pad));
+                }
+            }
+            out + "\n"
+        };
+        let mut out = render(&header);
+        let mut group = None;
+        for (g, line) in &lines {
+            if group != Some(*g) {
+                let _ = writeln!(out, "-- {}", g.title());
+                group = Some(*g);
+            }
+            out += &render(line);
+        }
+        let _ =
+            writeln!(out, "Cells: median ratio to {} (min–max over rounds), then the median itself.", self.baseline);
+        out
+    }
+
+    /// `report.md`.
+    pub(crate) fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# Choosing a runtime: wasm-hostcall comparison\n");
+        let _ = writeln!(
+            out,
+            "Measured {} on {} ({} cores), {}. Runtimes: wasmtime {}, wasmer {}, wasmi {}.\n",
+            self.date,
+            self.machine.get("cpu").map(String::as_str).unwrap_or("?"),
+            self.machine.get("cores").map(String::as_str).unwrap_or("?"),
+            self.versions.get("rustc").copied().unwrap_or("?"),
+            self.versions.get("wasmtime").copied().unwrap_or("?"),
+            self.versions.get("wasmer").copied().unwrap_or("?"),
+            self.versions.get("wasmi").copied().unwrap_or("?"),
+        );
+        let _ = writeln!(
+            out,
+            "Each cell: the median ratio to **{}** over the rounds (min–max), then the median itself. \
+             Ratios are taken within a round, runtimes interleaved, so machine drift cancels. \
+             Host-call rows are per call, with the empty loop subtracted; `native` is the same `common` \
+             decoder (or kernel) run natively on the same bytes.\n",
+            self.baseline
+        );
+        let (header, lines) = self.grid(true);
+        let mut group = None;
+        for (g, line) in &lines {
+            if group != Some(*g) {
+                let _ = writeln!(out, "\n### {}\n", g.title());
+                let _ = writeln!(out, "| {} |", header.join(" | "));
+                let _ = writeln!(out, "|{}", "---|".repeat(header.len()));
+                group = Some(*g);
+            }
+            let _ = writeln!(out, "| {} |", line.join(" | "));
+        }
+        let missing: Vec<&Column> = self.columns.iter().filter(|c| c.unavailable.is_some()).collect();
+        if !missing.is_empty() {
+            let _ = writeln!(out, "\n### Tiers not measured\n");
+            for c in missing {
+                let _ = writeln!(out, "- {}: {}", c.label, c.unavailable.as_deref().unwrap_or_default());
+            }
+        }
+        let _ = writeln!(
+            out,
+            "\nPlots: [call cost](call-cost.svg), [start-up vs execution](startup-vs-execution.svg), \
+             [log_str scaling](payload-scaling-str.svg), [log_ab scaling](payload-scaling-ab.svg). \
+             Raw samples: [report.json](report.json)."
+        );
+        out
+    }
+
+    fn row(&self, id: &str) -> Option<&Row> {
+        self.rows.iter().find(|r| r.id == id)
+    }
+
+    fn medians(&self, id: &str) -> Vec<f64> {
+        let row = self.row(id);
+        self.available()
+            .map(|c| row.and_then(|r| r.cell(&c.label, &self.baseline)).map_or(0.0, |cell| cell.median))
+            .collect()
+    }
+
+    /// The SVG plots, by file name.
+    pub(crate) fn plots(&self) -> Result<Vec<(&'static str, String)>> {
+        let labels: Vec<String> = self.available().map(|c| c.label.clone()).collect();
+
+        // Grouped bars: ns per call by import, one bar per tier.
+        let imports = [
+            ("call.log_int", "log_int"),
+            ("call.log_str.16", "log_str 16 B"),
+            ("call.log_ab.16", "log_ab 16 B"),
+            ("call.log_cd", "log_cd"),
+            ("call.noop_i32_i32", "no-op (i32,i32)"),
+            ("enter.noop", "host→guest"),
+        ];
+        let series: Vec<_> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let data: Vec<f64> = imports.iter().map(|(id, _)| self.medians(id)[i].max(0.01)).collect();
+                json!({ "name": label, "data": data })
+            })
+            .collect();
+        let bars = json!({
+            "width": 1000, "height": 520,
+            "title_text": "Call cost by import (ns per call, log scale)",
+            "sub_title_text": format!("median of the rounds; {}", self.date),
+            "legend_show": true,
+            "series_list": series,
+            "x_axis_data": imports.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+            "y_axis_configs": [{ "axis_scale": "log", "axis_title": "ns per call" }],
+        });
+        let call_cost =
+            charts_rs::BarChart::from_json(&bars.to_string()).context("bar chart")?.svg().context("bar chart svg")?;
+
+        // Scatter: start-up (compile + instantiate) against execution (kernel), one point per tier.
+        let compile = self.medians("startup.compile");
+        let instantiate = self.medians("startup.instantiate");
+        let kernel = self.medians("exec.kernel");
+        let points: Vec<_> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, label)| {
+                let startup_ms = ((compile[i] + instantiate[i]) / 1000.0).max(0.0001);
+                json!({ "name": label, "data": [startup_ms, kernel[i].max(0.0001)] })
+            })
+            .collect();
+        let scatter = json!({
+            "width": 900, "height": 560,
+            "title_text": "Start-up vs execution (log scales)",
+            "sub_title_text": "x: compile + instantiate the guest (ms); y: compute kernel (ms). Lower left is better.",
+            "legend_show": true,
+            "series_list": points,
+            "x_axis_config": { "axis_scale": "log", "axis_title": "start-up, ms" },
+            "y_axis_configs": [{ "axis_scale": "log", "axis_title": "kernel, ms" }],
+        });
+        let scatter = charts_rs::ScatterChart::from_json(&scatter.to_string())
+            .context("scatter chart")?
+            .svg()
+            .context("scatter svg")?;
+
+        // Lines: ns per call against payload size, per tier, plus the native decoder.
+        let scaling = |import: &str| -> Result<String> {
+            let mut series: Vec<_> = labels
+                .iter()
+                .enumerate()
+                .map(|(i, label)| {
+                    let data: Vec<f64> = PAYLOAD_SIZES
+                        .iter()
+                        .map(|s| self.medians(&format!("call.{import}.{s}"))[i].max(0.01))
+                        .collect();
+                    json!({ "name": label, "data": data })
+                })
+                .collect();
+            let native: Vec<f64> = PAYLOAD_SIZES
+                .iter()
+                .map(|s| self.row(&format!("call.{import}.{s}")).and_then(Row::native_median).unwrap_or(0.0).max(0.01))
+                .collect();
+            series.push(json!({ "name": "native decode", "data": native }));
+            let chart = json!({
+                "width": 900, "height": 520,
+                "title_text": format!("{import}: ns per call by payload size (log scale)"),
+                "legend_show": true,
+                "series_list": series,
+                "x_axis_data": PAYLOAD_SIZES.iter().map(|s| bytes(*s)).collect::<Vec<_>>(),
+                "y_axis_configs": [{ "axis_scale": "log", "axis_title": "ns per call" }],
+            });
+            charts_rs::LineChart::from_json(&chart.to_string()).context("line chart")?.svg().context("line svg")
+        };
+        Ok(vec![
+            ("call-cost.svg", call_cost),
+            ("startup-vs-execution.svg", scatter),
+            ("payload-scaling-str.svg", scaling("log_str")?),
+            ("payload-scaling-ab.svg", scaling("log_ab")?),
+        ])
+    }
+}
