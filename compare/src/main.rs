@@ -174,6 +174,9 @@ fn main() -> Result<()> {
         }
     }
     progress.finish_and_clear();
+    for (_, runner) in &runners {
+        runner.clean_up();
+    }
 
     // Step 4: the report.
     let results = Results {

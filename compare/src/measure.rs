@@ -2,6 +2,11 @@
 //!
 //! Every sample is taken with the production host bodies (decode with `common`, then a sink that
 //! drops the event: no printing in the timed region) and the memory handle cached, as in real use.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "loop counts come from positive durations, and a float-to-integer `as` saturates"
+)]
 
 use std::hint::black_box;
 use std::path::Path;
@@ -53,7 +58,7 @@ pub(crate) enum Group {
 impl Group {
     pub(crate) const fn title(self) -> &'static str {
         match self {
-            Group::HostCall => "Host calls (wasm → host), per call, loop and no-op subtracted as noted",
+            Group::HostCall => "Host calls (wasm → host), per call, empty loop subtracted; compare with the no-op rows",
             Group::GuestCall => "Guest calls (host → wasm), per call",
             Group::StartUp => "Start-up",
             Group::Execution => "Execution",
@@ -222,6 +227,11 @@ impl<'e> Runner<'e> {
         let bench_instance = engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?;
         let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
         Ok(Runner { engine, guest, bench_instance, calibrated: Default::default(), precompiled_path })
+    }
+
+    /// Removes the precompiled module file this runner wrote, if any.
+    pub(crate) fn clean_up(&self) {
+        let _ = std::fs::remove_file(&self.precompiled_path);
     }
 
     /// Runs `loop_EXPORT` once and returns its time.

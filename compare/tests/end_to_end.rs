@@ -1,0 +1,71 @@
+//! The comparison tool end to end, on a tiny budget: it runs, writes every file, the JSON parses
+//! with every cell filled, and the compute kernel's result is right on every tier (the tool
+//! checks each kernel call against the native result and fails otherwise). No timing is
+//! asserted.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn tiny_run_writes_a_complete_report() {
+    let out = std::env::temp_dir().join(format!("compare-e2e-{}", std::process::id()));
+    let status = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(["--rounds", "2", "--target-us", "100", "--kernel-limit", "5000", "--memory-instances", "3"])
+        .arg("--no-progress")
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .expect("run compare");
+    assert!(status.success(), "compare failed: {status}");
+
+    for file in
+        ["report.md", "call-cost.svg", "startup-vs-execution.svg", "payload-scaling-str.svg", "payload-scaling-ab.svg"]
+    {
+        let text = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        if file.ends_with(".svg") {
+            assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{file} is not an SVG document");
+        }
+    }
+
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report.json"))
+        .expect("report.json parses");
+    for key in ["wasmtime", "wasmer", "wasmi", "rustc"] {
+        assert!(json["versions"][key].as_str().is_some_and(|v| !v.is_empty()), "version of {key} missing");
+    }
+    assert!(json["machine"]["cpu"].as_str().is_some(), "CPU missing");
+    assert_eq!(json["settings"]["kernel_result"], 669, "primes below 5000");
+
+    let columns: Vec<&Value> = json["columns"].as_array().expect("columns").iter().collect();
+    let labels: Vec<&str> = columns.iter().filter_map(|c| c["label"].as_str()).collect();
+    for expected in ["wasmtime/cranelift", "wasmtime/winch", "wasmtime/pulley", "wasmer/cranelift", "wasmer/singlepass"]
+    {
+        assert!(labels.contains(&expected), "{expected} not in the report");
+    }
+    assert!(labels.iter().filter(|l| l.starts_with("wasmi/")).count() >= 2, "wasmi tiers missing");
+    // Every tier is available here; a tier that is not must say why.
+    for column in &columns {
+        assert!(column["unavailable"].is_null(), "{} unavailable: {}", column["label"], column["unavailable"]);
+    }
+
+    let rows = json["rows"].as_array().expect("rows");
+    assert!(rows.len() >= 20, "only {} rows", rows.len());
+    for row in rows {
+        let id = row["id"].as_str().expect("row id");
+        for label in &labels {
+            let samples = row["samples"][label].as_array().unwrap_or_else(|| panic!("{id}: no samples for {label}"));
+            let filled = samples.iter().filter(|s| s.as_f64().is_some_and(f64::is_finite)).count();
+            // Only interpreters cannot load precompiled modules; everything else has a sample in
+            // every round (memory is measured once).
+            let expected = match id {
+                "startup.precompiled" if label.starts_with("wasmi/") => 0,
+                "memory.engine" | "memory.instance" => 1,
+                _ => 2,
+            };
+            assert_eq!(filled, expected, "{id} × {label}: {samples:?}");
+        }
+    }
+    let kernel = rows.iter().find(|r| r["id"] == "exec.kernel").expect("kernel row");
+    assert_eq!(kernel["native"].as_array().map(Vec::len), Some(2), "native kernel samples");
+    let _ = std::fs::remove_dir_all(&out);
+}
