@@ -1,6 +1,7 @@
 //! Per-import host-call cost on each runtime (default tier), for developers tuning the hosts:
 //! `cargo bench -p compare`. Each iteration is one call of the import from inside the guest
-//! (`compare/guest/bench.wat` loops), the production host bodies writing to a discarding sink.
+//! (`compare/guest/bench.wat` loops, loop overhead included: the report subtracts it, this does
+//! not), the production host bodies writing to a discarding sink.
 //! For the side-by-side report with every tier, use `cargo run --release -p compare`.
 
 use std::time::{Duration, Instant};
