@@ -15,6 +15,7 @@
 //! (interleaved round-robin), so a ratio compares samples taken seconds apart. Host-call costs
 //! are loops of `n` calls inside the guest minus the same empty loop, divided by `n`; resident
 //! memory is measured in a fresh process per tier.
+#![forbid(unsafe_code)]
 
 mod measure;
 mod report;

@@ -47,13 +47,13 @@ pub trait Engine: Sized + Send + Sync {
     fn config(&self) -> &Config;
 
     /// [`Engine::compile`], then the ABI and limit checks: a module this returns can be
-    /// instantiated.
-    fn load(&self, wasm: &[u8]) -> Result<Self::Module, Failure> {
+    /// instantiated. Returns its shape too.
+    fn load(&self, wasm: &[u8]) -> Result<(Self::Module, ModuleShape), Failure> {
         let module = self.compile(wasm)?;
         let shape = self.shape(&module);
         shape.check_abi(self.config().bench_imports).map_err(Fault::Link)?;
         shape.check_limits(&self.config().limits)?;
-        Ok(module)
+        Ok((module, shape))
     }
 
     /// Saves `module`, compiled, to `path` and loads it back, timing the load alone: start-up
@@ -157,9 +157,16 @@ pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
     })
 }
 
-/// Runs `export` of an already loaded module in a new instance, recording events.
-pub fn run_module<E: Engine>(engine: &E, module: &E::Module, export: &str, args: &[i32]) -> Report {
-    let mut instance = match check_export(&engine.shape(module), export, args.len())
+/// Runs `export` of a module [`Engine::load`] returned (with its shape) in a new instance,
+/// recording events.
+pub fn run_module<E: Engine>(
+    engine: &E,
+    module: &E::Module,
+    shape: &ModuleShape,
+    export: &str,
+    args: &[i32],
+) -> Report {
+    let mut instance = match check_export(shape, export, args.len())
         .map_err(Failure::new)
         .and_then(|()| engine.instantiate(module, Sink::Record))
     {
@@ -176,7 +183,7 @@ pub fn run_module<E: Engine>(engine: &E, module: &E::Module, export: &str, args:
 /// against the ABI, instantiate, call. Every failure ends up in [`Report::outcome`].
 pub fn run<E: Engine>(engine: &E, bytes: &[u8], export: &str, args: &[i32]) -> Report {
     match module_bytes(bytes).and_then(|wasm| engine.load(&wasm)) {
-        Ok(module) => run_module(engine, &module, export, args),
+        Ok((module, shape)) => run_module(engine, &module, &shape, export, args),
         Err(failure) => Report { events: Vec::new(), outcome: Err(failure) },
     }
 }
@@ -274,8 +281,7 @@ where
     }
 
     fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure> {
-        let module = self.load(&module_bytes(bytes)?)?;
-        let shape = self.shape(&module);
+        let (module, shape) = self.load(&module_bytes(bytes)?)?;
         Ok(LoadedModule { module: Box::new(module), shape })
     }
 

@@ -178,9 +178,14 @@ impl ModuleShape {
         let has_memory =
             self.exports.iter().any(|e| e.name == MEMORY_EXPORT && matches!(e.ty, ExternType::Memory { .. }));
         if !has_memory {
-            return Err(LinkError::NoMemory { exports: self.exports.iter().map(|e| e.name.clone()).collect() });
+            return Err(self.no_memory());
         }
         Ok(())
+    }
+
+    /// The error for a module without a memory exported as `memory`, listing what it exports.
+    pub fn no_memory(&self) -> LinkError {
+        LinkError::NoMemory { exports: self.exports.iter().map(|e| e.name.clone()).collect() }
     }
 
     /// Checks that the exported memory's initial size is within `limits`: a module that starts

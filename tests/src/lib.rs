@@ -3,6 +3,7 @@
 //!
 //! This library holds the one list of runtimes ([`RUNTIMES`], [`engines`], [`all_tiers`]); the
 //! tests are in `tests/tests/`.
+#![forbid(unsafe_code)]
 
 use harness::{Config, DynEngine, Engine, Failure, Limits};
 

@@ -161,7 +161,7 @@ impl harness::Engine for Wasmer {
         let memory = instance
             .exports
             .get_memory(common::MEMORY_EXPORT)
-            .map_err(|e| Failure::with_detail(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }), e))?
+            .map_err(|e| Failure::with_detail(Fault::Link(self.shape(module).no_memory()), e))?
             .clone();
         env.as_mut(&mut store).memory = Some(memory);
         Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), env, instance })

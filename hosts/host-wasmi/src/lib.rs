@@ -140,7 +140,7 @@ impl harness::Engine for Wasmi {
         })?;
         let memory = instance
             .get_memory(&store, common::MEMORY_EXPORT)
-            .ok_or(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }))?;
+            .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         Ok(WasmiInstance { store, instance })
     }

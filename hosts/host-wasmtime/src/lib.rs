@@ -128,7 +128,7 @@ impl harness::Engine for Wasmtime {
         let instance = self.linker.instantiate(&mut store, module).map_err(|e| instantiate_failure(&e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
-            .ok_or(Fault::Link(harness::LinkError::NoMemory { exports: Vec::new() }))?;
+            .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         Ok(WasmtimeInstance { store, instance })
     }
