@@ -6,7 +6,7 @@
 //! Exports:
 //! - `hello() -> i32`: the demo. Logs `1234`, `"Hello World!"`, `AB { a: 1234, b: "abcd" }` and
 //!   `CD { c: 1234, d: "hello world" }`, then returns 4567.
-//! - `scenario_*`: the scenario matrix of the conformance suite (module [`scenarios`]).
+//! - `scenario_*`: the scenario matrix of the conformance suite (module `scenarios`).
 //! - `noop()` and `kernel(limit) -> i32`: for the comparison report.
 #![cfg(target_arch = "wasm32")]
 // A guest is FFI by nature: `unsafe extern` imports and `no_mangle` exports. Every `unsafe` block

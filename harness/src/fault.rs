@@ -31,7 +31,7 @@ pub enum Trap {
     OutOfFuel,
     /// An atomic access at a misaligned address.
     MisalignedAtomic,
-    /// Any other trap the runtime reports; the runtime's own words are in [`Fault::detail`].
+    /// Any other trap the runtime reports; the runtime's own words are in [`Failure::detail`].
     Other,
 }
 
@@ -132,7 +132,7 @@ impl fmt::Display for HostError {
 impl std::error::Error for HostError {}
 
 /// Every way a run can fail, in runtime-neutral terms. Two runtimes that fail the same way give
-/// equal `Fault`s (the runtime's own words, where they add something, are in [`Fault::detail`]).
+/// equal `Fault`s (the runtime's own words, where they add something, are in [`Failure::detail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
     /// The bytes are not a valid WebAssembly module (binary or text).

@@ -6,7 +6,7 @@
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
 //! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record).
 //! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
-//! - [`bench`]: the no-op imports the comparison tool subtracts from the real ones.
+//! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of the three host binaries.
 //!
 //! This crate depends on no runtime.

@@ -11,7 +11,7 @@
 //! memory (no copy) on the native backend.
 //!
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
-//! so the remaining points are read to tell the two apart), [`LimitingTunables`] for memory and
+//! so the remaining points are read to tell the two apart), `LimitingTunables` for memory and
 //! tables, wasmer's guarded stack for recursion.
 // Only `tunables.rs` (to forward wasmer's unsafe trait methods) and loading a precompiled module
 // need `unsafe`; each says why there.
