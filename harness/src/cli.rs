@@ -93,3 +93,19 @@ pub fn main<E: Engine>() -> ExitCode {
         }
     }
 }
+
+/// The host-binary flags that set `limits` (memory and log sizes in whole MiB, rounded down): the
+/// command-line twin of a [`Limits`], for tests that run the binaries with the limits they run the
+/// engines with.
+pub fn limit_args(limits: &Limits) -> Vec<String> {
+    vec![
+        "--fuel".into(),
+        limits.fuel.unwrap_or(0).to_string(),
+        "--max-memory".into(),
+        (limits.max_memory_bytes / MIB).to_string(),
+        "--max-table-elements".into(),
+        limits.max_table_elements.to_string(),
+        "--max-log".into(),
+        (limits.max_log_bytes / MIB).to_string(),
+    ]
+}

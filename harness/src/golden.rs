@@ -10,9 +10,14 @@ use std::path::{Path, PathBuf};
 
 use crate::{Limits, MIB};
 
+/// The workspace's `tests` directory.
+fn tests_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests")
+}
+
 /// The workspace's `tests/golden` directory.
 pub fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden")
+    tests_dir().join("golden")
 }
 
 /// Whether `BLESS` is set: golden files are rewritten instead of compared.
@@ -71,17 +76,15 @@ pub fn read(name: &str) -> String {
 pub struct Suite {
     /// The directory under `tests/`, also the directory of its golden files.
     pub dir: &'static str,
-    /// The limits every case runs with.
+    /// The limits every case runs with (the binaries get them as flags, `cli::limit_args`).
     pub limits: Limits,
-    /// The host-binary flags that set the same limits.
-    pub cli_args: &'static [&'static str],
 }
 
 /// The fixture suites: hostile modules (default limits) and limits (small limits, so that
 /// running into them is quick).
 pub fn suites() -> Vec<Suite> {
     vec![
-        Suite { dir: "cases", limits: Limits::default(), cli_args: &[] },
+        Suite { dir: "cases", limits: Limits::default() },
         Suite {
             dir: "limits",
             limits: Limits {
@@ -90,7 +93,6 @@ pub fn suites() -> Vec<Suite> {
                 max_table_elements: 1_000,
                 max_log_bytes: MIB,
             },
-            cli_args: &["--fuel", "1000000", "--max-memory", "2", "--max-table-elements", "1000", "--max-log", "1"],
         },
     ]
 }
@@ -109,7 +111,7 @@ pub struct Case {
 impl Suite {
     /// Every fixture of the suite, sorted by name.
     pub fn cases(&self) -> Vec<Case> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests").join(self.dir);
+        let dir = tests_dir().join(self.dir);
         let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
         let mut cases: Vec<Case> = entries
             .map(|entry| entry.expect("directory entry").path())
@@ -158,8 +160,9 @@ pub fn check_cli(binary: &str) {
     };
     check("demo", &[], "hello.txt");
     for suite in suites() {
+        let limit_args = crate::cli::limit_args(&suite.limits);
         for case in suite.cases() {
-            let mut args: Vec<&std::ffi::OsStr> = suite.cli_args.iter().map(|a| a.as_ref()).collect();
+            let mut args: Vec<&std::ffi::OsStr> = limit_args.iter().map(|a| a.as_ref()).collect();
             args.extend(["--guest".as_ref(), case.path.as_os_str(), "--invoke".as_ref(), "run".as_ref()]);
             check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name);
         }
