@@ -86,13 +86,17 @@ pub struct ExportDesc {
     pub ty: ExternType,
 }
 
-/// A module's imports and exports.
+/// A module's imports and exports, in a canonical order.
+///
+/// Runtimes list a module's items in different orders: wasmtime and wasmer in declaration order,
+/// wasmi exports sorted by name and imports grouped by kind. Everything this crate derives from a
+/// shape (the first import refused, the list of exports in an error message) must not depend on
+/// which runtime listed it, so [`ModuleShape::new`] sorts both lists, by name, and the lists can
+/// only be read back in that order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleShape {
-    /// The imports, in module order.
-    pub imports: Vec<ImportDesc>,
-    /// The exports, in module order.
-    pub exports: Vec<ExportDesc>,
+    imports: Vec<ImportDesc>,
+    exports: Vec<ExportDesc>,
 }
 
 /// How a module fails to fit the ABI.
@@ -152,6 +156,25 @@ impl fmt::Display for LinkError {
 }
 
 impl ModuleShape {
+    /// The shape of a module with these imports and exports, in whatever order the runtime lists
+    /// them: imports are sorted by module name, then field name, exports by name (ties, which only
+    /// duplicate imports can have, by type).
+    pub fn new(mut imports: Vec<ImportDesc>, mut exports: Vec<ExportDesc>) -> ModuleShape {
+        imports.sort_by_cached_key(|i| (i.module.clone(), i.name.clone(), i.ty.to_string()));
+        exports.sort_by(|a, b| a.name.cmp(&b.name));
+        ModuleShape { imports, exports }
+    }
+
+    /// The imports, sorted by module name, then field name.
+    pub fn imports(&self) -> &[ImportDesc] {
+        &self.imports
+    }
+
+    /// The exports, sorted by name.
+    pub fn exports(&self) -> &[ExportDesc] {
+        &self.exports
+    }
+
     /// Checks that every import is one the ABI provides (or, with `bench_imports`, one of
     /// [`crate::bench::IMPORTS`]), with its signature, and that the module exports its memory as
     /// `memory`.
@@ -205,7 +228,7 @@ impl ModuleShape {
         Ok(())
     }
 
-    /// The exported functions' names.
+    /// The exported functions' names, sorted.
     pub fn functions(&self) -> Vec<String> {
         self.exports.iter().filter(|e| matches!(e.ty, ExternType::Func { .. })).map(|e| e.name.clone()).collect()
     }
@@ -232,7 +255,7 @@ mod tests {
         if memory {
             exports.push(ExportDesc { name: "memory".into(), ty: ExternType::Memory { minimum_pages: 1 } });
         }
-        ModuleShape { imports, exports }
+        ModuleShape::new(imports, exports)
     }
 
     fn import(module: &str, name: &str, ty: ExternType) -> ImportDesc {
@@ -261,6 +284,26 @@ mod tests {
         assert_eq!(
             no_memory.check_abi(false).unwrap_err().to_string(),
             r#"the module exports no memory named "memory"; its exports are "run""#
+        );
+    }
+
+    #[test]
+    fn the_order_a_runtime_lists_items_in_does_not_matter() {
+        let exports = |names: &[&str]| -> Vec<ExportDesc> {
+            names.iter().map(|n| ExportDesc { name: (*n).into(), ty: func(&[]) }).collect()
+        };
+        let imports = |names: &[&str]| -> Vec<ImportDesc> {
+            names.iter().map(|n| import("env", n, func(&[ValType::F32]))).collect()
+        };
+        let declared = ModuleShape::new(imports(&["log_zz", "log_aa"]), exports(&["zeta", "alpha", "mid"]));
+        let sorted = ModuleShape::new(imports(&["log_aa", "log_zz"]), exports(&["alpha", "mid", "zeta"]));
+        assert_eq!(declared, sorted);
+        assert_eq!(declared.functions(), ["alpha", "mid", "zeta"]);
+        assert_eq!(declared.no_memory().to_string(), sorted.no_memory().to_string());
+        assert_eq!(declared.check_abi(false), sorted.check_abi(false));
+        assert_eq!(
+            declared.check_abi(false).unwrap_err(),
+            LinkError::UnknownImport { module: "env".into(), name: "log_aa".into() }
         );
     }
 }

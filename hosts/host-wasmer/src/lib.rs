@@ -116,20 +116,20 @@ impl harness::Engine for Wasmer {
     }
 
     fn shape(&self, module: &WasmerModule) -> ModuleShape {
-        ModuleShape {
-            imports: module
+        ModuleShape::new(
+            module
                 .module
                 .imports()
                 .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(i.ty()) })
                 .collect(),
-            exports: module
+            module
                 .module
                 .exports()
                 // The metering middleware adds two globals of its own; they are not the guest's.
                 .filter(|e| !e.name().starts_with("wasmer_metering_"))
                 .map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) })
                 .collect(),
-        }
+        )
     }
 
     fn reload_precompiled(

@@ -98,13 +98,13 @@ impl harness::Engine for Wasmi {
     }
 
     fn shape(&self, module: &Module) -> ModuleShape {
-        ModuleShape {
-            imports: module
+        ModuleShape::new(
+            module
                 .imports()
                 .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(i.ty()) })
                 .collect(),
-            exports: module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) }).collect(),
-        }
+            module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) }).collect(),
+        )
     }
 
     fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmiInstance, Failure> {

@@ -85,13 +85,13 @@ impl harness::Engine for Wasmtime {
     }
 
     fn shape(&self, module: &Module) -> ModuleShape {
-        ModuleShape {
-            imports: module
+        ModuleShape::new(
+            module
                 .imports()
                 .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(&i.ty()) })
                 .collect(),
-            exports: module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(&e.ty()) }).collect(),
-        }
+            module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(&e.ty()) }).collect(),
+        )
     }
 
     fn reload_precompiled(&self, module: &Module, path: &Path) -> Option<Result<(Module, Duration), Failure>> {
