@@ -38,7 +38,31 @@ impl fmt::Display for ValType {
     }
 }
 
-/// One host import of the ABI.
+/// The kind of value an argument carries, and how it is encoded in guest memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueKind {
+    /// A plain `i32`, passed as a wasm value.
+    Int,
+    /// UTF-8 text, `(ptr, len)`.
+    Str,
+    /// A bincode-encoded [`crate::AB`], `(ptr, len)`.
+    Ab,
+    /// A 40-byte [`crate::CdWire`] image, `(ptr, len)`.
+    Cd,
+}
+
+/// One host import of the ABI: its name, signature and the kind of value it carries.
+///
+/// Four groups:
+/// - **log** (`log_*`): the guest hands the host a value;
+/// - **answer into a buffer** (`answer_str`, `answer_ab`, `answer_cd`): the guest passes a value
+///   and an output buffer `(out_ptr, out_cap, out_len_ptr)`; the host writes its answer there,
+///   or only the length it needs if the buffer is too small, and returns a [`crate::Status`];
+/// - **answer through the guest's allocator** (`answer_*_alloc`): the guest passes a value and a
+///   return area `ret_ptr`; the host calls the guest's [`ALLOCATOR_EXPORT`] for the answer's
+///   memory, writes the answer there and `(ptr, len)` at `ret_ptr`;
+/// - **request → response** (`request_read`, `respond_*`): inside a call the host makes with
+///   input, the guest copies the request into its own buffer and hands back one response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Import {
     /// `log_int(value: i32)`: a plain value.
@@ -49,11 +73,67 @@ pub enum Import {
     LogAb,
     /// `log_cd(ptr: i32, len: i32)`: a [`crate::CdWire`] image.
     LogCd,
+    /// `answer_str(ptr, len, out_ptr, out_cap, out_len_ptr) -> status`: a greeting for the text.
+    AnswerStr,
+    /// `answer_ab(ptr, len, out_ptr, out_cap, out_len_ptr) -> status`: the `AB` with `a + 1` and
+    /// `b` upper-cased.
+    AnswerAb,
+    /// `answer_cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status`: the `CD` with `c` negated.
+    AnswerCd,
+    /// `answer_str_alloc(ptr, len, ret_ptr)`: [`Import::AnswerStr`]'s answer, in memory from the
+    /// guest's allocator.
+    AnswerStrAlloc,
+    /// `answer_ab_alloc(ptr, len, ret_ptr)`: [`Import::AnswerAb`]'s answer, likewise.
+    AnswerAbAlloc,
+    /// `answer_cd_alloc(ptr, len, ret_ptr)`: [`Import::AnswerCd`]'s answer, likewise.
+    AnswerCdAlloc,
+    /// `request_read(out_ptr, out_cap, out_len_ptr) -> status`: the current call's request.
+    RequestRead,
+    /// `respond_str(ptr, len)`: the current call's response, text.
+    RespondStr,
+    /// `respond_ab(ptr, len)`: the current call's response, an `AB`.
+    RespondAb,
+    /// `respond_cd(ptr, len)`: the current call's response, a `CD`.
+    RespondCd,
 }
+
+/// The name under which a guest exports its allocator, `guest_alloc(size: i32, align: i32) ->
+/// ptr: i32`, for the `answer_*_alloc` imports.
+pub const ALLOCATOR_EXPORT: &str = "guest_alloc";
+
+/// The allocator's parameters.
+pub const ALLOCATOR_PARAMS: [ValType; 2] = [ValType::I32, ValType::I32];
+
+/// The allocator's result.
+pub const ALLOCATOR_RESULTS: [ValType; 1] = [ValType::I32];
+
+/// The parameters of an export the host calls with input (`handle(request_len: i32)`).
+pub const HANDLER_PARAMS: [ValType; 1] = [ValType::I32];
+
+/// The result of an export the host calls with input (its status: 0 for success).
+pub const HANDLER_RESULTS: [ValType; 1] = [ValType::I32];
+
+const PTR_LEN: &[ValType] = &[ValType::I32, ValType::I32];
+const ONE: &[ValType] = &[ValType::I32];
 
 impl Import {
     /// Every import, in ABI order.
-    pub const ALL: [Import; 4] = [Import::LogInt, Import::LogStr, Import::LogAb, Import::LogCd];
+    pub const ALL: [Import; 14] = [
+        Import::LogInt,
+        Import::LogStr,
+        Import::LogAb,
+        Import::LogCd,
+        Import::AnswerStr,
+        Import::AnswerAb,
+        Import::AnswerCd,
+        Import::AnswerStrAlloc,
+        Import::AnswerAbAlloc,
+        Import::AnswerCdAlloc,
+        Import::RequestRead,
+        Import::RespondStr,
+        Import::RespondAb,
+        Import::RespondCd,
+    ];
 
     /// The import's field name in [`IMPORT_MODULE`].
     pub const fn name(self) -> &'static str {
@@ -62,20 +142,55 @@ impl Import {
             Import::LogStr => "log_str",
             Import::LogAb => "log_ab",
             Import::LogCd => "log_cd",
+            Import::AnswerStr => "answer_str",
+            Import::AnswerAb => "answer_ab",
+            Import::AnswerCd => "answer_cd",
+            Import::AnswerStrAlloc => "answer_str_alloc",
+            Import::AnswerAbAlloc => "answer_ab_alloc",
+            Import::AnswerCdAlloc => "answer_cd_alloc",
+            Import::RequestRead => "request_read",
+            Import::RespondStr => "respond_str",
+            Import::RespondAb => "respond_ab",
+            Import::RespondCd => "respond_cd",
         }
     }
 
-    /// The import's parameter types. No import returns a value.
+    /// The import's parameter types.
     pub const fn params(self) -> &'static [ValType] {
         match self {
-            Import::LogInt => &[ValType::I32],
-            Import::LogStr | Import::LogAb | Import::LogCd => &[ValType::I32, ValType::I32],
+            Import::LogInt => ONE,
+            Import::LogStr
+            | Import::LogAb
+            | Import::LogCd
+            | Import::RespondStr
+            | Import::RespondAb
+            | Import::RespondCd => PTR_LEN,
+            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd => &[ValType::I32; 5],
+            Import::AnswerStrAlloc | Import::AnswerAbAlloc | Import::AnswerCdAlloc | Import::RequestRead => {
+                &[ValType::I32; 3]
+            }
         }
     }
 
-    /// The import's result types (none).
+    /// The import's result types: a [`crate::Status`] for the imports that write into a buffer
+    /// the guest provides, nothing for the others.
     pub const fn results(self) -> &'static [ValType] {
-        &[]
+        match self {
+            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd | Import::RequestRead => ONE,
+            _ => &[],
+        }
+    }
+
+    /// The kind of value the import's first argument carries (`None` for `request_read`, which
+    /// takes only an output buffer).
+    pub const fn value_kind(self) -> Option<ValueKind> {
+        match self {
+            Import::LogInt => Some(ValueKind::Int),
+            Import::LogStr | Import::AnswerStr | Import::AnswerStrAlloc | Import::RespondStr => Some(ValueKind::Str),
+            Import::LogAb | Import::AnswerAb | Import::AnswerAbAlloc | Import::RespondAb => Some(ValueKind::Ab),
+            Import::LogCd | Import::AnswerCd | Import::AnswerCdAlloc | Import::RespondCd => Some(ValueKind::Cd),
+            Import::RequestRead => None,
+        }
     }
 
     /// Looks an import up by its field name.

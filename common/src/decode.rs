@@ -9,7 +9,7 @@ use alloc::string::{String, ToString};
 use core::fmt;
 
 use crate::types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
-use crate::{Event, Import};
+use crate::{Event, ValueKind};
 
 /// Why a guest's argument to an import was refused. Every variant names the offset and length
 /// the guest passed, so that the message says what went wrong and where.
@@ -213,18 +213,18 @@ pub fn decode_cd(memory: &[u8], offset: u32, len: u32) -> Result<CD, AbiError> {
     CD::new(i32::from_le_bytes(wire.c), text).map_err(|_| AbiError::CdTextTooLong { offset, text_len })
 }
 
-/// What an import receives, decoded into the [`Event`] it logs.
+/// A value argument `(ptr, len)` (or the plain value `ptr` for [`ValueKind::Int`]), decoded into
+/// the [`Event`] that records it.
 ///
-/// `args` are the import's wasm arguments: `[value]` for `log_int`, `[ptr, len]` for the others,
-/// as the `i32`s the runtime hands over; they are reinterpreted as unsigned offsets here. This is
-/// the one function a host's import bodies call.
-pub fn decode_import(import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<Event<'_>, AbiError> {
+/// `ptr` and `len` are the `i32`s the runtime hands over; they are reinterpreted as unsigned
+/// offsets here. This is the one function a host's import bodies decode arguments with.
+pub fn decode_value(kind: ValueKind, memory: &[u8], ptr: i32, len: i32) -> Result<Event<'_>, AbiError> {
     let (offset, len) = (ptr.cast_unsigned(), len.cast_unsigned());
-    Ok(match import {
-        Import::LogInt => Event::Int(ptr),
-        Import::LogStr => Event::Str(Cow::Borrowed(decode_str(memory, offset, len)?)),
-        Import::LogAb => Event::Ab(decode_ab(memory, offset, len)?),
-        Import::LogCd => Event::Cd(decode_cd(memory, offset, len)?),
+    Ok(match kind {
+        ValueKind::Int => Event::Int(ptr),
+        ValueKind::Str => Event::Str(Cow::Borrowed(decode_str(memory, offset, len)?)),
+        ValueKind::Ab => Event::Ab(decode_ab(memory, offset, len)?),
+        ValueKind::Cd => Event::Cd(decode_cd(memory, offset, len)?),
     })
 }
 
@@ -366,17 +366,17 @@ mod tests {
     }
 
     #[test]
-    fn decode_import_reinterprets_negative_arguments_as_offsets() {
+    fn decode_value_reinterprets_negative_arguments_as_offsets() {
         let memory = [0u8; 16];
         assert_eq!(
-            decode_import(Import::LogStr, &memory, -1, 1),
+            decode_value(ValueKind::Str, &memory, -1, 1),
             Err(AbiError::AddressOverflow { offset: u32::MAX, len: 1 })
         );
         assert_eq!(
-            decode_import(Import::LogStr, &memory, 0, -1),
+            decode_value(ValueKind::Str, &memory, 0, -1),
             Err(AbiError::OutOfBounds { offset: 0, len: u32::MAX, memory_size: 16 })
         );
-        assert_eq!(decode_import(Import::LogInt, &memory, -7, 0), Ok(Event::Int(-7)));
+        assert_eq!(decode_value(ValueKind::Int, &memory, -7, 0), Ok(Event::Int(-7)));
     }
 
     proptest! {
@@ -392,9 +392,9 @@ mod tests {
         ) {
             let in_bounds = u64::from(offset) + u64::from(len) <= memory.len() as u64;
             prop_assert_eq!(guest_bytes(&memory, offset, len).is_ok(), in_bounds);
-            for import in Import::ALL {
-                let result = decode_import(import, &memory, offset.cast_signed(), len.cast_signed());
-                if !in_bounds && import != Import::LogInt {
+            for kind in [ValueKind::Int, ValueKind::Str, ValueKind::Ab, ValueKind::Cd] {
+                let result = decode_value(kind, &memory, offset.cast_signed(), len.cast_signed());
+                if !in_bounds && kind != ValueKind::Int {
                     let e = result.unwrap_err();
                     prop_assert!(matches!(e.kind(), "out-of-bounds" | "address-overflow"));
                 }

@@ -1,7 +1,8 @@
 //! The wasm-hostcall ABI, defined once for the guest and for every host.
 //!
-//! A guest module imports four functions from the module [`IMPORT_MODULE`] and exports its linear
-//! memory as [`MEMORY_EXPORT`]. Each import takes a different kind of argument (see [`Import`]):
+//! A guest module imports functions from the module [`IMPORT_MODULE`] and exports its linear
+//! memory as [`MEMORY_EXPORT`]. The four `log_*` imports each take a different kind of argument
+//! (see [`Import`] for the whole table, including the return path):
 //!
 //! | import    | wasm signature         | argument                                                  |
 //! |-----------|------------------------|-----------------------------------------------------------|
@@ -12,6 +13,12 @@
 //!
 //! Pointers and lengths are unsigned 32-bit offsets into the guest's memory: a host reinterprets
 //! the `i32` it receives as `u32` ([`i32::cast_unsigned`]).
+//!
+//! The return path ([`answer`]): the host answers into a buffer the guest provides
+//! (`answer_*`, `request_read`: a [`Status`], the length written or needed at an out-pointer), or
+//! into memory from the guest's allocator (`answer_*_alloc`, [`ALLOCATOR_EXPORT`]); and the host
+//! calls an export with a request, which the guest reads with `request_read` and answers with
+//! `respond_*`.
 //!
 //! The [`decode`] module turns (memory bytes, offset, length) into a value or an [`AbiError`]
 //! that names the offset, the length and the memory size. It never panics, never overflows, never
@@ -36,12 +43,17 @@
 extern crate alloc;
 
 mod abi;
+pub mod answer;
 pub mod decode;
 mod event;
 pub mod kernel;
 mod types;
 
-pub use abi::{IMPORT_MODULE, Import, MEMORY_EXPORT, ValType};
-pub use decode::{AbiError, decode_ab, decode_cd, decode_import, decode_str, guest_bytes};
+pub use abi::{
+    ALLOCATOR_EXPORT, ALLOCATOR_PARAMS, ALLOCATOR_RESULTS, HANDLER_PARAMS, HANDLER_RESULTS, IMPORT_MODULE, Import,
+    MEMORY_EXPORT, ValType, ValueKind,
+};
+pub use answer::{AnswerError, OutputBuffer, PendingAnswer, RETURN_AREA_SIZE, Status, answer_to, greeting};
+pub use decode::{AbiError, decode_ab, decode_cd, decode_str, decode_value, guest_bytes};
 pub use event::Event;
 pub use types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire, ab_config};

@@ -118,6 +118,12 @@ impl CD {
         self.c
     }
 
+    /// The same `CD` with number `c`.
+    #[must_use]
+    pub const fn with_c(self, c: i32) -> CD {
+        CD { c, ..self }
+    }
+
     /// The text.
     pub fn d(&self) -> &str {
         // Every constructor checked that these bytes are UTF-8 and in range, so the fallback

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{AB, CD, Import, ab_config, decode_import};
+use common::{AB, CD, Import, ab_config, decode_value};
 use harness::{DynEngine, Instance, LoadedModule, Sink};
 
 /// The benchmark loops (`compare/guest/bench.wat`).
@@ -336,7 +336,13 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
             let (ptr, len) = if *import == Import::LogInt { (1234, 0) } else { (ptr, *len) };
             let (ok, elapsed) = time(|| {
                 (0..n).all(|_| {
-                    black_box(decode_import(*import, black_box(memory), black_box(ptr), black_box(len))).is_ok()
+                    black_box(decode_value(
+                        import.value_kind().unwrap_or(common::ValueKind::Int),
+                        black_box(memory),
+                        black_box(ptr),
+                        black_box(len),
+                    ))
+                    .is_ok()
                 })
             });
             ok.then(|| ns(elapsed) / f64::from(n))

@@ -6,7 +6,12 @@
 //! Exports:
 //! - `hello() -> i32`: the demo. Logs `1234`, `"Hello World!"`, `AB { a: 1234, b: "abcd" }` and
 //!   `CD { c: 1234, d: "hello world" }`, then returns 4567.
-//! - `scenario_*`: the scenario matrix of the conformance suite (module `scenarios`).
+//! - `handle(request_len) -> status` and `handle_ab`, `handle_cd`, `handle_echo`: handlers the
+//!   host calls with a request (module `handlers`): they read it with `request_read`, ask the host
+//!   for an answer (into a buffer, or through `guest_alloc`) and respond with it.
+//! - `guest_alloc(size, align) -> ptr`: the allocator the host calls for `answer_*_alloc`.
+//! - `scenario_*`: the scenario matrix of the conformance suite (modules `scenarios` and
+//!   `return_path`).
 //! - `noop()` and `kernel(limit) -> i32`: for the comparison report.
 #![cfg(target_arch = "wasm32")]
 // A guest is FFI by nature: `unsafe extern` imports and `no_mangle` exports. Every `unsafe` block
@@ -16,6 +21,7 @@
 mod host;
 
 use common::{AB, CD};
+pub use host::guest_alloc;
 
 /// The demo: one call of each import, in ABI order.
 #[unsafe(no_mangle)]
@@ -158,5 +164,177 @@ pub mod scenarios {
             host::log_cd(&cd(-i, &format!("cd {i}")));
         }
         20
+    }
+}
+
+/// Handlers: exports the host calls with a request (`harness::Instance::call_with_input`, or
+/// `--input` on the command line). Each returns 0 after responding, or a status of its own when
+/// the request is not what it expects (1: not UTF-8, 2: not an `AB`, 3: not a `CD`).
+pub mod handlers {
+    use crate::host::{self, Kind};
+
+    /// Greets the request: reads it as a name, asks the host for the greeting into a buffer of
+    /// the exact size (`answer_str`), responds with it. `--input Wasm` responds `Hello, Wasm!`.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn handle(_request_len: i32) -> i32 {
+        let request = host::request();
+        if core::str::from_utf8(&request).is_err() {
+            return 1;
+        }
+        host::respond(Kind::Str, &host::answer(Kind::Str, &request));
+        0
+    }
+
+    /// Reads an `AB` (bincode), asks the host for its answer through `guest_alloc`
+    /// (`answer_ab_alloc`), responds with it.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn handle_ab(_request_len: i32) -> i32 {
+        let request = host::request();
+        let Ok(len) = u32::try_from(request.len()) else { return 2 };
+        if common::decode_ab(&request, 0, len).is_err() {
+            return 2;
+        }
+        host::respond(Kind::Ab, &host::answer_alloc(Kind::Ab, &request));
+        0
+    }
+
+    /// Reads a `CD` (40 bytes), asks the host for its answer through `guest_alloc`
+    /// (`answer_cd_alloc`), responds with it.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn handle_cd(_request_len: i32) -> i32 {
+        let request = host::request();
+        let Ok(len) = u32::try_from(request.len()) else { return 3 };
+        if common::decode_cd(&request, 0, len).is_err() {
+            return 3;
+        }
+        host::respond(Kind::Cd, &host::answer_alloc(Kind::Cd, &request));
+        0
+    }
+
+    /// Responds with the request itself, as text: the cost of moving data in and out.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn handle_echo(_request_len: i32) -> i32 {
+        let request = host::request();
+        if core::str::from_utf8(&request).is_err() {
+            return 1;
+        }
+        host::respond(Kind::Str, &request);
+        0
+    }
+}
+
+/// The return path's scenarios: each pattern (a buffer the guest provides, the guest's
+/// allocator) and each kind, at the edges. Each logs what the host answered, so that the golden
+/// files show the answers.
+pub mod return_path {
+    use super::{cd, host};
+    use crate::host::Kind;
+    use common::AB;
+
+    /// Logs an answer of `kind`, decoded.
+    fn log_answer(kind: Kind, bytes: &[u8]) {
+        let len = u32::try_from(bytes.len()).expect("answers are small");
+        match kind {
+            Kind::Str => host::log_str(core::str::from_utf8(bytes).expect("the host answers UTF-8")),
+            Kind::Ab => host::log_ab(&common::decode_ab(bytes, 0, len).expect("the host answers an AB")),
+            Kind::Cd => host::log_cd(&common::decode_cd(bytes, 0, len).expect("the host answers a CD")),
+        }
+    }
+
+    /// Both patterns on `arg`: logs the answer into a buffer, then checks that the allocator's
+    /// answer is the same.
+    fn both(kind: Kind, arg: &[u8]) {
+        let answer = host::answer(kind, arg);
+        log_answer(kind, &answer);
+        if host::answer_alloc(kind, arg) != answer {
+            panic!("the two patterns answer differently");
+        }
+    }
+
+    fn ab(a: u32, b: &str) -> Vec<u8> {
+        host::ab_bytes(&AB { a, b: b.into() })
+    }
+
+    /// `answer_str`: empty, ASCII, multi-byte, control characters.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_str() {
+        for name in ["", "Wasm", "漢字 😀 é", "\u{1b}[31m\n"] {
+            both(Kind::Str, name.as_bytes());
+        }
+    }
+
+    /// `answer_ab`: `a` wrapping at `u32::MAX`, the varint boundary 250 → 251, an empty `b`,
+    /// Unicode upper-casing that changes the length (ß → SS).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_ab() {
+        for (a, b) in [(0, ""), (250, "varint"), (u32::MAX, "max"), (7, "straße, ǆ, ﬀ")] {
+            both(Kind::Ab, &ab(a, b));
+        }
+    }
+
+    /// `answer_cd`: `c` negated at the edges (`i32::MIN` stays), text kept, 32 bytes of text.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_cd() {
+        for (c, d) in [(0, ""), (1234, "hello world"), (i32::MIN, "min"), (-1, "😀😀😀😀😀😀😀😀")] {
+            both(Kind::Cd, &host::cd_bytes(&cd(c, d)));
+        }
+    }
+
+    /// The buffer protocol step by step: a size query (`cap = 0`), one byte too small (nothing
+    /// written: the canary stays), exactly fitting, one byte more than needed. Logs each status
+    /// as `Ok(len)` / `Err(needed)` through `log_int` (len, or -needed) and the canary.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_buffer_sizes() {
+        let arg = "Wasm".as_bytes();
+        let log = |result: Result<usize, usize>| match result {
+            Ok(len) => host::log_int(i32::try_from(len).expect("small")),
+            Err(needed) => host::log_int(-i32::try_from(needed).expect("small")),
+        };
+        log(host::answer_into(Kind::Str, arg, &mut []));
+        let needed = "Hello, Wasm!".len();
+        let mut buf = vec![0xC5u8; needed + 1];
+        let (small, _) = buf.split_at_mut(needed - 1);
+        log(host::answer_into(Kind::Str, arg, small));
+        host::log_int(i32::from(buf.iter().all(|&b| b == 0xC5)));
+        let (exact, canary) = buf.split_at_mut(needed);
+        log(host::answer_into(Kind::Str, arg, exact));
+        host::log_str(core::str::from_utf8(exact).expect("UTF-8"));
+        host::log_int(i32::from(canary[0]));
+        let mut roomy = vec![0u8; needed + 1];
+        log(host::answer_into(Kind::Str, arg, &mut roomy));
+        let mut cd_buf = [0u8; 39];
+        log(host::answer_into(Kind::Cd, &host::cd_bytes(&cd(5, "five")), &mut cd_buf));
+    }
+
+    /// A 1 MiB text answered both ways (a 1 MiB + 8 byte greeting).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_1_mib() {
+        let name = "é".repeat(512 * 1024);
+        both(Kind::Str, name.as_bytes());
+    }
+
+    /// 10,000 answers of each pattern in a row: the guest's memory must not grow (every answer
+    /// freed). Logs the number of answers, then the growth in pages (0).
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_answer_10000_calls() {
+        // Warm the allocator up first, so that its first growth is not counted.
+        let _ = host::answer(Kind::Str, b"warm");
+        let _ = host::answer_alloc(Kind::Str, b"warm");
+        let before = core::arch::wasm32::memory_size(0);
+        let mut answers = 0;
+        let cd_arg = host::cd_bytes(&cd(42, "forty-two"));
+        for i in 0..10_000 {
+            let (kind, arg) = match i % 3 {
+                0 => (Kind::Str, b"Wasm".to_vec()),
+                1 => (Kind::Ab, ab(i, "loop")),
+                _ => (Kind::Cd, cd_arg.to_vec()),
+            };
+            if host::answer(kind, &arg) == host::answer_alloc(kind, &arg) {
+                answers += 2;
+            }
+        }
+        host::log_int(answers);
+        let grown = core::arch::wasm32::memory_size(0) - before;
+        host::log_int(i32::try_from(grown).expect("pages"));
     }
 }

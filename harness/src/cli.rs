@@ -6,14 +6,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::engine::{Engine, run};
+use crate::engine::{Engine, run, run_with_input};
 use crate::limits::{Config, Limits, MIB};
 
 /// Runs a WebAssembly guest against the wasm-hostcall ABI and prints what it logged.
 ///
 /// Output: one line per event the guest logged (`int 1234`, `str "..."`, `ab AB { .. }`,
-/// `cd CD { .. }`), then `returned [VALUE]` or `failed KIND: MESSAGE`. On failure the exit status
-/// is 1 and stderr holds one line saying what went wrong.
+/// `cd CD { .. }`), then, for a call with `--input`, `response ...` (the guest's response, in the
+/// same format), then `returned [VALUE]` or `failed KIND: MESSAGE`. On failure the exit status is
+/// 1 and stderr holds one line saying what went wrong.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -21,9 +22,17 @@ struct Args {
     /// guest.
     #[arg(long, value_name = "FILE")]
     guest: Option<PathBuf>,
-    /// The export to call: no parameters, no result or one i32 result.
-    #[arg(long, value_name = "NAME", default_value = "hello")]
-    invoke: String,
+    /// The export to call: no parameters, no result or one i32 result [default: hello]; with
+    /// `--input`, a handler `(request_len: i32) -> (status: i32)` [default: handle].
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+    /// Call the export with this text as its request (see `request_read` and `respond_*`) and
+    /// print its response.
+    #[arg(long, value_name = "TEXT", conflicts_with = "input_file")]
+    input: Option<String>,
+    /// Like `--input`, with the bytes of FILE as the request.
+    #[arg(long, value_name = "FILE")]
+    input_file: Option<PathBuf>,
     /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit.
     #[arg(long, value_name = "N", default_value_t = Limits::default().fuel.unwrap_or(0))]
     fuel: u64,
@@ -47,15 +56,23 @@ struct Args {
 pub fn main<E: Engine>() -> ExitCode {
     let args = Args::parse();
     let program = format!("host-{}", E::NAME);
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| eprintln!("{program}: error: cannot read {}: {e}", path.display()))
+    };
     let bytes = match &args.guest {
-        Some(path) => match std::fs::read(path) {
+        Some(path) => match read(path) {
             Ok(bytes) => bytes,
-            Err(e) => {
-                eprintln!("{program}: error: cannot read {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+            Err(()) => return ExitCode::from(2),
         },
         None => guest_wasm::GUEST_WASM.to_vec(),
+    };
+    let input = match (&args.input, &args.input_file) {
+        (Some(text), _) => Some(text.clone().into_bytes()),
+        (None, Some(path)) => match read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(()) => return ExitCode::from(2),
+        },
+        (None, None) => None,
     };
     let (Some(max_memory_bytes), Some(max_log_bytes)) =
         (args.max_memory.checked_mul(MIB), args.max_log.checked_mul(MIB))
@@ -77,7 +94,10 @@ pub fn main<E: Engine>() -> ExitCode {
         }
     };
 
-    let report = run(&engine, &bytes, &args.invoke, &[]);
+    let report = match &input {
+        Some(input) => run_with_input(&engine, &bytes, args.invoke.as_deref().unwrap_or("handle"), input),
+        None => run(&engine, &bytes, args.invoke.as_deref().unwrap_or("hello"), &[]),
+    };
     let mut stdout = io::stdout().lock();
     for line in report.lines() {
         // A closed pipe (`| head`) is not an error worth a panic.

@@ -5,11 +5,11 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Event, ValType};
+use common::{Event, HANDLER_PARAMS, HANDLER_RESULTS, ValType};
 
 use crate::fault::{Failure, Fault};
 use crate::limits::Config;
-use crate::recorder::Sink;
+use crate::recorder::{Recorder, Sink};
 use crate::shape::{ModuleShape, signature};
 
 /// A WebAssembly runtime set up to run guests of the ABI: the shape of every host crate.
@@ -84,11 +84,46 @@ pub trait Instance {
     /// handle looked up once: the cost of a call from the host into the guest.
     fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure>;
 
+    /// The instance's [`Recorder`] (in its store).
+    fn recorder(&self) -> &Recorder;
+
+    /// The instance's [`Recorder`], mutably.
+    fn recorder_mut(&mut self) -> &mut Recorder;
+
     /// The events recorded so far (with [`Sink::Record`]), oldest first.
-    fn take_events(&mut self) -> Vec<Event<'static>>;
+    fn take_events(&mut self) -> Vec<Event<'static>> {
+        self.recorder_mut().take_events()
+    }
 
     /// How many import calls succeeded so far, recorded or not.
-    fn event_count(&self) -> u64;
+    fn event_count(&self) -> u64 {
+        self.recorder().count()
+    }
+
+    /// Calls the exported function `name`, of type `(request_len: i32) -> (status: i32)`, with
+    /// `input` as its request, and returns the guest's response.
+    ///
+    /// The host keeps the request; the guest copies it into its own memory with `request_read`
+    /// and hands back one response with `respond_str`, `respond_ab` or `respond_cd`, then
+    /// returns 0. A status other than 0 is [`Fault::GuestStatus`]; 0 without a response is
+    /// [`Fault::NoResponse`]. The call's state is cleared however it ends, so the instance can
+    /// be called again. The caller has checked the export's signature ([`check_handler`]).
+    fn call_with_input(&mut self, name: &str, input: &[u8]) -> Result<Event<'static>, Failure> {
+        let len = i32::try_from(input.len()).map_err(|_| Fault::InputTooLarge { len: input.len() })?;
+        self.recorder_mut().begin_call(input.to_vec());
+        let outcome = self.call(name, &[len]);
+        let response = self.recorder_mut().end_call();
+        match outcome? {
+            Some(0) => response.ok_or_else(|| Fault::NoResponse { export: name.to_owned() }.into()),
+            Some(status) => Err(Fault::GuestStatus { export: name.to_owned(), status }.into()),
+            None => Err(Fault::ExportSignature {
+                name: name.to_owned(),
+                found: "a function without a result".into(),
+                expected: signature(&HANDLER_PARAMS, &HANDLER_RESULTS),
+            }
+            .into()),
+        }
+    }
 }
 
 /// What a run did: the events the guest logged, then how its call ended.
@@ -96,17 +131,25 @@ pub trait Instance {
 pub struct Report {
     /// Each successful import call, in order, including those before a fault.
     pub events: Vec<Event<'static>>,
+    /// The response of a call with input, if it returned one.
+    pub response: Option<Event<'static>>,
     /// The call's result (`None` for an export with no result), or why it failed.
     pub outcome: Result<Option<i32>, Failure>,
 }
 
 impl Report {
-    /// The output lines: one per event, then one for the outcome. This is the format every
-    /// host binary prints, byte for byte:
+    /// A report of a run that failed before the guest ran.
+    pub fn failed(failure: Failure) -> Self {
+        Report { events: Vec::new(), response: None, outcome: Err(failure) }
+    }
+
+    /// The output lines: one per event, then the response of a call with input, then one for
+    /// the outcome. This is the format every host binary prints, byte for byte:
     ///
     /// ```text
     /// int 1234
     /// str "Hello World!"
+    /// response str "Hello, Wasm!"            (a call with input: its response)
     /// returned 4567                          (or `returned` for no result)
     /// failed trap.unreachable: the guest executed `unreachable`
     /// ```
@@ -115,6 +158,7 @@ impl Report {
     /// [`Failure::detail`].
     pub fn lines(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.events.iter().map(ToString::to_string).collect();
+        lines.extend(self.response.iter().map(|r| format!("response {r}")));
         lines.push(outcome_line(&self.outcome));
         lines
     }
@@ -146,6 +190,21 @@ pub fn check_export(shape: &ModuleShape, name: &str, arg_count: usize) -> Result
     Ok(())
 }
 
+/// Checks that `name` is an exported function the host can call with input: `(i32) -> (i32)`.
+pub fn check_handler(shape: &ModuleShape, name: &str) -> Result<(), Fault> {
+    let Some((params, results)) = shape.function(name) else {
+        return Err(Fault::MissingExport { name: name.to_owned(), available: shape.functions() });
+    };
+    if params != HANDLER_PARAMS || results != HANDLER_RESULTS {
+        return Err(Fault::ExportSignature {
+            name: name.to_owned(),
+            found: signature(params, results),
+            expected: signature(&HANDLER_PARAMS, &HANDLER_RESULTS),
+        });
+    }
+    Ok(())
+}
+
 /// The binary module in `bytes`: binary modules as they are, text modules (`.wat`) parsed.
 pub fn module_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, Failure> {
     wat::parse_bytes(bytes).map_err(|e| {
@@ -171,12 +230,33 @@ pub fn run_module<E: Engine>(
         .and_then(|()| engine.instantiate(module, Sink::Record))
     {
         Ok(instance) => instance,
-        Err(failure) => {
-            return Report { events: Vec::new(), outcome: Err(failure) };
-        }
+        Err(failure) => return Report::failed(failure),
     };
     let outcome = instance.call(export, args);
-    Report { events: instance.take_events(), outcome }
+    Report { events: instance.take_events(), response: None, outcome }
+}
+
+/// Calls `export` of a module [`Engine::load`] returned (with its shape) with `input`, in a new
+/// instance, recording events: [`Instance::call_with_input`].
+pub fn run_module_with_input<E: Engine>(
+    engine: &E,
+    module: &E::Module,
+    shape: &ModuleShape,
+    export: &str,
+    input: &[u8],
+) -> Report {
+    let mut instance = match check_handler(shape, export)
+        .map_err(Failure::new)
+        .and_then(|()| engine.instantiate(module, Sink::Record))
+    {
+        Ok(instance) => instance,
+        Err(failure) => return Report::failed(failure),
+    };
+    let (response, outcome) = match instance.call_with_input(export, input) {
+        Ok(response) => (Some(response), Ok(Some(0))),
+        Err(failure) => (None, Err(failure)),
+    };
+    Report { events: instance.take_events(), response, outcome }
 }
 
 /// Runs `export` of the module in `bytes` (binary or text) on `engine`: parse, compile, check
@@ -184,7 +264,15 @@ pub fn run_module<E: Engine>(
 pub fn run<E: Engine>(engine: &E, bytes: &[u8], export: &str, args: &[i32]) -> Report {
     match module_bytes(bytes).and_then(|wasm| engine.load(&wasm)) {
         Ok((module, shape)) => run_module(engine, &module, &shape, export, args),
-        Err(failure) => Report { events: Vec::new(), outcome: Err(failure) },
+        Err(failure) => Report::failed(failure),
+    }
+}
+
+/// [`run`], calling `export` with `input` ([`Instance::call_with_input`]) instead of no arguments.
+pub fn run_with_input<E: Engine>(engine: &E, bytes: &[u8], export: &str, input: &[u8]) -> Report {
+    match module_bytes(bytes).and_then(|wasm| engine.load(&wasm)) {
+        Ok((module, shape)) => run_module_with_input(engine, &module, &shape, export, input),
+        Err(failure) => Report::failed(failure),
     }
 }
 
@@ -225,6 +313,9 @@ pub trait DynEngine: Send + Sync {
     /// [`run`] on this engine.
     fn run(&self, bytes: &[u8], export: &str, args: &[i32]) -> Report;
 
+    /// [`run_with_input`] on this engine.
+    fn run_with_input(&self, bytes: &[u8], export: &str, input: &[u8]) -> Report;
+
     /// Parses, compiles and checks a module once, to run it many times with [`DynEngine::run_calls`].
     fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure>;
 
@@ -232,6 +323,17 @@ pub trait DynEngine: Send + Sync {
     /// `export` once per argument list, stopping at the first failure. The report's outcome is
     /// that failure, or the last call's result.
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report;
+
+    /// In a new instance of `module`: calls `export` (with `input` as its request, if given), then,
+    /// however that ended, the export `after` (no parameters) in the same instance, to look at
+    /// what the first call left behind (e.g. canary bytes). Returns both outcomes.
+    fn run_then(
+        &self,
+        module: &LoadedModule,
+        export: &str,
+        input: Option<&[u8]>,
+        after: &str,
+    ) -> (Report, Result<Option<i32>, Failure>);
 }
 
 impl<E: Engine> DynEngine for E
@@ -280,13 +382,17 @@ where
         run(self, bytes, export, args)
     }
 
+    fn run_with_input(&self, bytes: &[u8], export: &str, input: &[u8]) -> Report {
+        run_with_input(self, bytes, export, input)
+    }
+
     fn load_module(&self, bytes: &[u8]) -> Result<LoadedModule, Failure> {
         let (module, shape) = self.load(&module_bytes(bytes)?)?;
         Ok(LoadedModule { module: Box::new(module), shape })
     }
 
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report {
-        let fail = |failure: Failure| Report { events: Vec::new(), outcome: Err(failure) };
+        let fail = Report::failed;
         let typed = match downcast::<E>(module) {
             Ok(typed) => typed,
             Err(failure) => return fail(failure),
@@ -309,7 +415,39 @@ where
                 break;
             }
         }
-        Report { events: instance.take_events(), outcome }
+        Report { events: instance.take_events(), response: None, outcome }
+    }
+
+    fn run_then(
+        &self,
+        module: &LoadedModule,
+        export: &str,
+        input: Option<&[u8]>,
+        after: &str,
+    ) -> (Report, Result<Option<i32>, Failure>) {
+        let mut instance = match downcast::<E>(module).and_then(|typed| self.instantiate(typed, Sink::Record)) {
+            Ok(instance) => instance,
+            Err(failure) => return (Report::failed(failure.clone()), Err(failure)),
+        };
+        let (response, outcome) = call_as_run(&mut instance, export, input);
+        let report = Report { events: instance.take_events(), response, outcome };
+        (report, instance.call(after, &[]))
+    }
+}
+
+/// Calls `export` of `instance` the way a run does: with `input` as its request, or with no
+/// arguments. Returns the response and the outcome.
+fn call_as_run(
+    instance: &mut dyn Instance,
+    export: &str,
+    input: Option<&[u8]>,
+) -> (Option<Event<'static>>, Result<Option<i32>, Failure>) {
+    match input {
+        Some(input) => match instance.call_with_input(export, input) {
+            Ok(response) => (Some(response), Ok(Some(0))),
+            Err(failure) => (None, Err(failure)),
+        },
+        None => (None, instance.call(export, &[])),
     }
 }
 

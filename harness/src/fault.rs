@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use common::{AbiError, Import};
+use common::{ALLOCATOR_EXPORT, AbiError, AnswerError, Import};
 
 use crate::shape::LinkError;
 
@@ -87,6 +87,22 @@ pub enum HostErrorKind {
     },
     /// The host function panicked. A bug in the host, caught so that it cannot abort the process.
     Panic(String),
+    /// The host could not answer: a bad argument, a bad output range, a bad allocator answer.
+    Answer(AnswerError),
+    /// `request_read` or `respond_*` outside a call the host made with input.
+    NoCall,
+    /// `respond_*` a second time in one call.
+    RespondedTwice,
+    /// An `answer_*_alloc` import, and the guest exports no allocator.
+    AllocatorMissing,
+    /// An `answer_*_alloc` import, and the guest's allocator export has another type.
+    AllocatorType,
+    /// An import called while the host waits on the guest's allocator (from inside the
+    /// allocator): refused, so that a host call can never re-enter the guest without bound.
+    Reentered {
+        /// The import waiting on the allocator.
+        during: Import,
+    },
 }
 
 /// The error a host function returns to make the guest's call trap.
@@ -106,6 +122,12 @@ impl HostError {
             HostErrorKind::MemoryUnavailable => "memory-unavailable",
             HostErrorKind::LogLimit { .. } => "log-limit",
             HostErrorKind::Panic(_) => "host-panic",
+            HostErrorKind::Answer(e) => e.kind(),
+            HostErrorKind::NoCall => "no-call",
+            HostErrorKind::RespondedTwice => "respond-twice",
+            HostErrorKind::AllocatorMissing => "alloc-missing",
+            HostErrorKind::AllocatorType => "alloc-type",
+            HostErrorKind::Reentered { .. } => "reentered",
         }
     }
 }
@@ -125,6 +147,22 @@ impl fmt::Display for HostError {
             HostErrorKind::Panic(message) => {
                 write!(f, "{import}: host function panicked: {message}")
             }
+            HostErrorKind::Answer(e) => write!(f, "{import}: {e}"),
+            HostErrorKind::NoCall => write!(
+                f,
+                "{import}: no call with input is in progress (request_read and respond_* work only inside a call the host makes with input)"
+            ),
+            HostErrorKind::RespondedTwice => write!(f, "{import}: the guest already responded to this call"),
+            HostErrorKind::AllocatorMissing => {
+                write!(f, "{import}: the guest exports no allocator {ALLOCATOR_EXPORT:?}")
+            }
+            HostErrorKind::AllocatorType => {
+                write!(f, "{import}: the guest's {ALLOCATOR_EXPORT:?} is not a function (i32, i32) -> (i32)")
+            }
+            HostErrorKind::Reentered { during } => write!(
+                f,
+                "{import}: called from the guest's allocator while the host waits on it for {during} (refused: no re-entry)"
+            ),
         }
     }
 }
@@ -165,6 +203,23 @@ pub enum Fault {
     Setup(String),
     /// The runtime failed in a way none of the above covers.
     Runtime,
+    /// A call with input returned 0 (success) without a response.
+    NoResponse {
+        /// The export called.
+        export: String,
+    },
+    /// A call with input returned a status other than 0.
+    GuestStatus {
+        /// The export called.
+        export: String,
+        /// Its status.
+        status: i32,
+    },
+    /// The input is too large to pass its length as an `i32`.
+    InputTooLarge {
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
 impl Fault {
@@ -187,6 +242,9 @@ impl Fault {
             Fault::Limit(_) => "limit".into(),
             Fault::Setup(_) => "setup".into(),
             Fault::Runtime => "runtime".into(),
+            Fault::NoResponse { .. } => "call.no-response".into(),
+            Fault::GuestStatus { .. } => "call.guest-status".into(),
+            Fault::InputTooLarge { .. } => "call.input-too-large".into(),
         }
     }
 }
@@ -208,6 +266,16 @@ impl fmt::Display for Fault {
             Fault::Limit(what) => write!(f, "resource limit: {what}"),
             Fault::Setup(what) => write!(f, "cannot set the engine up: {what}"),
             Fault::Runtime => f.write_str("the runtime failed"),
+            Fault::NoResponse { export } => {
+                write!(
+                    f,
+                    "export {export:?} returned 0 (success) but never called respond_str, respond_ab or respond_cd"
+                )
+            }
+            Fault::GuestStatus { export, status } => write!(f, "export {export:?} returned status {status}"),
+            Fault::InputTooLarge { len } => {
+                write!(f, "an input of {len} bytes is too large: its length must fit an i32")
+            }
         }
     }
 }

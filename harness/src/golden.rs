@@ -78,22 +78,27 @@ pub struct Suite {
     pub dir: &'static str,
     /// The limits every case runs with (the binaries get them as flags, `cli::limit_args`).
     pub limits: Limits,
+    /// `None`: each case's export `run` is called with no arguments. `Some(input)`: each case's
+    /// export `handle` is called with `input` as its request ([`crate::Instance::call_with_input`];
+    /// `--input` for the binaries).
+    pub input: Option<&'static str>,
 }
 
-/// The fixture suites: hostile modules (default limits) and limits (small limits, so that
-/// running into them is quick).
+/// The input the `calls` suite calls each case's `handle` with.
+pub const CALL_INPUT: &str = "Wasm";
+
+/// The small limits of the suites whose cases run into them, so that doing so is quick.
+fn small_limits() -> Limits {
+    Limits { fuel: Some(1_000_000), max_memory_bytes: 2 * MIB, max_table_elements: 1_000, max_log_bytes: MIB }
+}
+
+/// The fixture suites: hostile modules (default limits), calls with input (hostile handlers,
+/// small limits) and limits (small limits).
 pub fn suites() -> Vec<Suite> {
     vec![
-        Suite { dir: "cases", limits: Limits::default() },
-        Suite {
-            dir: "limits",
-            limits: Limits {
-                fuel: Some(1_000_000),
-                max_memory_bytes: 2 * MIB,
-                max_table_elements: 1_000,
-                max_log_bytes: MIB,
-            },
-        },
+        Suite { dir: "cases", limits: Limits::default(), input: None },
+        Suite { dir: "calls", limits: small_limits(), input: Some(CALL_INPUT) },
+        Suite { dir: "limits", limits: small_limits(), input: None },
     ]
 }
 
@@ -109,6 +114,30 @@ pub struct Case {
 }
 
 impl Suite {
+    /// The export each case's run calls.
+    pub fn export(&self) -> &'static str {
+        if self.input.is_some() { "handle" } else { "run" }
+    }
+
+    /// Runs one case (the module in `bytes`) on `engine` the way this suite runs them.
+    pub fn run(&self, engine: &dyn crate::DynEngine, bytes: &[u8]) -> crate::Report {
+        match self.input {
+            Some(input) => engine.run_with_input(bytes, self.export(), input.as_bytes()),
+            None => engine.run(bytes, self.export(), &[]),
+        }
+    }
+
+    /// The host-binary arguments that run `case` the way this suite runs it.
+    pub fn cli_args(&self, case: &Case) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> =
+            crate::cli::limit_args(&self.limits).into_iter().map(Into::into).collect();
+        args.extend(["--guest".into(), case.path.clone().into_os_string(), "--invoke".into(), self.export().into()]);
+        if let Some(input) = self.input {
+            args.extend(["--input".into(), input.into()]);
+        }
+        args
+    }
+
     /// Every fixture of the suite, sorted by name.
     pub fn cases(&self) -> Vec<Case> {
         let dir = tests_dir().join(self.dir);
@@ -127,8 +156,9 @@ impl Suite {
 }
 
 /// Checks a host binary end to end: without arguments it prints the demo (`hello.txt`) and exits
-/// 0; for every fixture of every suite, `--guest CASE --invoke run` (with the suite's limit
-/// flags) prints the golden output, exits 0 exactly when the call returned and 1 otherwise, and on
+/// 0; with `--input` it greets (`hello_input.txt`); for every fixture of every suite,
+/// [`Suite::cli_args`] (`--guest CASE --invoke run` with the suite's limit flags) prints the
+/// golden output, exits 0 exactly when the call returned and 1 otherwise, and on
 /// failure writes exactly one line to stderr.
 ///
 /// Panics with every mismatch found (tests only).
@@ -159,11 +189,11 @@ pub fn check_cli(binary: &str) {
         }
     };
     check("demo", &[], "hello.txt");
+    check("demo with input", &["--input".as_ref(), CALL_INPUT.as_ref()], "hello_input.txt");
     for suite in suites() {
-        let limit_args = crate::cli::limit_args(&suite.limits);
         for case in suite.cases() {
-            let mut args: Vec<&std::ffi::OsStr> = limit_args.iter().map(|a| a.as_ref()).collect();
-            args.extend(["--guest".as_ref(), case.path.as_os_str(), "--invoke".as_ref(), "run".as_ref()]);
+            let args = suite.cli_args(&case);
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(AsRef::as_ref).collect();
             check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name);
         }
     }

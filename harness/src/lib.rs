@@ -4,7 +4,8 @@
 //!   wasmer, wasmi), so that tests and tools drive every runtime the same way.
 //! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
-//! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record).
+//! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record or
+//!   answer), and the state of a call with input.
 //! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of the three host binaries.
@@ -22,10 +23,10 @@ mod recorder;
 mod shape;
 
 pub use engine::{
-    DynEngine, Engine, Instance, LoadedModule, Report, check_export, choose_tier, module_bytes, outcome_line, run,
-    run_module,
+    DynEngine, Engine, Instance, LoadedModule, Report, check_export, check_handler, choose_tier, module_bytes,
+    outcome_line, run, run_module, run_module_with_input, run_with_input,
 };
 pub use fault::{Failure, Fault, HostError, HostErrorKind, Trap};
 pub use limits::{Config, Limits, MIB};
-pub use recorder::{Recorder, Sink};
+pub use recorder::{GuestAllocator, Recorder, Sink};
 pub use shape::{ExportDesc, ExternType, ImportDesc, LinkError, ModuleShape, WASM_PAGE_SIZE};

@@ -1,9 +1,14 @@
-//! The body every host's imports share: decode (guarded), then record.
+//! The bodies every host's imports share: decode (guarded), then record or answer.
+//!
+//! A [`Recorder`] lives in each instance's store. Every import of the ABI is one call to it, with
+//! the guest's memory (borrowed from the runtime) and the guest's arguments; it decodes with the
+//! `common` decoders, keeps the events, the request and response of a call with input, and the
+//! state that bounds re-entry into the guest. Hosts never parse guest bytes themselves.
 
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::{Event, Import, decode_import};
+use common::{Event, Import, OutputBuffer, PendingAnswer, ValueKind, decode_value};
 
 use crate::fault::{HostError, HostErrorKind};
 
@@ -16,7 +21,7 @@ pub enum Sink {
     Discard,
 }
 
-/// An instance's events, kept in its store.
+/// An instance's host-side state, kept in its store: its events, and the call in progress.
 #[derive(Debug)]
 pub struct Recorder {
     sink: Sink,
@@ -24,12 +29,80 @@ pub struct Recorder {
     count: u64,
     logged_bytes: usize,
     max_log_bytes: usize,
+    /// The request of the call with input in progress, if any.
+    request: Option<Vec<u8>>,
+    /// The response to it, once the guest gave one.
+    response: Option<Event<'static>>,
+    /// The import waiting on the guest's allocator, if any: while it is set, every import is
+    /// refused, so that the guest cannot re-enter the host (and the host the guest) without bound.
+    allocating: Option<Import>,
+}
+
+/// The guest's allocator export ([`common::ALLOCATOR_EXPORT`]) as an instance found it: `F` is the
+/// runtime's typed function handle.
+#[derive(Debug, Clone)]
+pub enum GuestAllocator<F> {
+    /// Exported with the right type.
+    Found(F),
+    /// Not exported.
+    Missing,
+    /// Exported, with another type (or not as a function).
+    Mistyped,
+}
+
+impl<F: Clone> GuestAllocator<F> {
+    /// The allocator, or the error `import` fails with when there is none.
+    pub fn get(&self, import: Import) -> Result<F, HostError> {
+        match self {
+            GuestAllocator::Found(f) => Ok(f.clone()),
+            GuestAllocator::Missing => Err(HostError { import, kind: HostErrorKind::AllocatorMissing }),
+            GuestAllocator::Mistyped => Err(HostError { import, kind: HostErrorKind::AllocatorType }),
+        }
+    }
+}
+
+/// Runs a host function's body, turning a panic (a bug) into an error: a panic unwinding out of
+/// a host function aborts the process on some runtimes (wasmi).
+fn guarded<T>(import: Import, body: impl FnOnce() -> Result<T, HostErrorKind>) -> Result<T, HostError> {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(result) => result.map_err(|kind| HostError { import, kind }),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(HostError { import, kind: HostErrorKind::Panic(message) })
+        }
+    }
+}
+
+/// The kind of value `import` carries; every import but `request_read` carries one.
+fn kind_of(import: Import) -> Result<ValueKind, HostErrorKind> {
+    import.value_kind().ok_or_else(|| HostErrorKind::Panic(format!("{import} carries no value")))
 }
 
 impl Recorder {
     /// A recorder that keeps at most `max_log_bytes` of event payload.
     pub fn new(sink: Sink, max_log_bytes: usize) -> Self {
-        Recorder { sink, events: Vec::new(), count: 0, logged_bytes: 0, max_log_bytes }
+        Recorder {
+            sink,
+            events: Vec::new(),
+            count: 0,
+            logged_bytes: 0,
+            max_log_bytes,
+            request: None,
+            response: None,
+            allocating: None,
+        }
+    }
+
+    /// Refuses any import while the host waits on the guest's allocator.
+    fn enter(&self, import: Import) -> Result<(), HostError> {
+        match self.allocating {
+            Some(during) => Err(HostError { import, kind: HostErrorKind::Reentered { during } }),
+            None => Ok(()),
+        }
     }
 
     /// Records one decoded event.
@@ -69,32 +142,130 @@ impl Recorder {
 
     /// The body of `log_int`.
     pub fn log_int(&mut self, value: i32) -> Result<(), HostError> {
+        self.enter(Import::LogInt)?;
         self.record(Import::LogInt, Event::Int(value))
     }
 
     /// The body of `log_str`, `log_ab` and `log_cd`: decodes the guest's `(ptr, len)` in
     /// `memory` with the `common` decoders and records the event.
-    ///
-    /// The decoders never panic; should one ever do (a bug), the panic is caught here and becomes
-    /// an error, because a panic unwinding out of a host function aborts the process on some
-    /// runtimes (wasmi).
     pub fn log_from_memory(&mut self, import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<(), HostError> {
-        let decoded = catch_unwind(AssertUnwindSafe(|| decode_import(import, memory, ptr, len)));
-        let event = match decoded {
-            Ok(Ok(event)) => event,
-            Ok(Err(e)) => {
-                return Err(HostError { import, kind: HostErrorKind::Abi(e) });
-            }
-            Err(payload) => {
-                let message = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".to_owned());
-                return Err(HostError { import, kind: HostErrorKind::Panic(message) });
-            }
-        };
+        self.enter(import)?;
+        let event = guarded(import, || decode_value(kind_of(import)?, memory, ptr, len).map_err(HostErrorKind::Abi))?;
         self.record(import, event)
+    }
+
+    /// The body of `answer_str`, `answer_ab` and `answer_cd`: decodes the argument `(ptr, len)`,
+    /// checks the output buffer, writes the answer or only the length it needs. Returns the
+    /// [`common::Status`] code.
+    #[allow(clippy::too_many_arguments, reason = "the import's five arguments, as the guest passes them")]
+    pub fn answer_into(
+        &mut self,
+        import: Import,
+        memory: &mut [u8],
+        ptr: i32,
+        len: i32,
+        out_ptr: i32,
+        out_cap: i32,
+        out_len_ptr: i32,
+    ) -> Result<i32, HostError> {
+        self.enter(import)?;
+        let out = OutputBuffer::new(out_ptr, out_cap, out_len_ptr);
+        guarded(import, || {
+            common::answer::answer_into(kind_of(import)?, memory, ptr, len, out)
+                .map(common::Status::code)
+                .map_err(HostErrorKind::Answer)
+        })
+    }
+
+    /// The body of `request_read`: copies the request of the call in progress into the guest's
+    /// buffer, or only its length if it does not fit. Returns the [`common::Status`] code.
+    pub fn request_read(
+        &mut self,
+        memory: &mut [u8],
+        out_ptr: i32,
+        out_cap: i32,
+        out_len_ptr: i32,
+    ) -> Result<i32, HostError> {
+        let import = Import::RequestRead;
+        self.enter(import)?;
+        let request = self.request.as_deref();
+        guarded(import, || {
+            let request = request.ok_or(HostErrorKind::NoCall)?;
+            OutputBuffer::new(out_ptr, out_cap, out_len_ptr)
+                .write(memory, request)
+                .map(common::Status::code)
+                .map_err(HostErrorKind::Answer)
+        })
+    }
+
+    /// The body of `respond_str`, `respond_ab` and `respond_cd`: decodes the response and keeps
+    /// it as the answer of the call in progress. Refused outside a call and the second time.
+    pub fn respond(&mut self, import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<(), HostError> {
+        self.enter(import)?;
+        if self.request.is_none() {
+            return Err(HostError { import, kind: HostErrorKind::NoCall });
+        }
+        if self.response.is_some() {
+            return Err(HostError { import, kind: HostErrorKind::RespondedTwice });
+        }
+        let event = guarded(import, || decode_value(kind_of(import)?, memory, ptr, len).map_err(HostErrorKind::Abi))?;
+        self.response = Some(event.into_owned());
+        Ok(())
+    }
+
+    /// The first half of an `answer_*_alloc` import: decodes the argument, computes the answer
+    /// and checks the return area. The host then calls the guest's allocator with
+    /// [`PendingAnswer::size`] and [`PendingAnswer::align`], calls
+    /// [`Recorder::allocator_returned`] whatever it returned, and finishes with
+    /// [`Recorder::finish_alloc`] on the memory as it is *after* the call (the allocator may
+    /// have grown it).
+    pub fn begin_alloc(
+        &mut self,
+        import: Import,
+        memory: &[u8],
+        ptr: i32,
+        len: i32,
+        ret_ptr: i32,
+    ) -> Result<PendingAnswer, HostError> {
+        self.enter(import)?;
+        let pending = guarded(import, || {
+            PendingAnswer::new(kind_of(import)?, memory, ptr, len, ret_ptr).map_err(HostErrorKind::Answer)
+        })?;
+        self.allocating = Some(import);
+        Ok(pending)
+    }
+
+    /// The guest's allocator returned (or trapped): imports are allowed again.
+    pub fn allocator_returned(&mut self) {
+        self.allocating = None;
+    }
+
+    /// The second half of an `answer_*_alloc` import: validates the allocator's pointer against
+    /// the memory as it is now, then writes the answer and `(ptr, len)` into the return area.
+    pub fn finish_alloc(
+        &mut self,
+        import: Import,
+        memory: &mut [u8],
+        pending: PendingAnswer,
+        allocated: i32,
+    ) -> Result<(), HostError> {
+        self.allocating = None;
+        guarded(import, || pending.finish(memory, allocated).map_err(HostErrorKind::Answer))
+    }
+
+    /// A call with input starts: `request_read` and `respond_*` now work.
+    pub fn begin_call(&mut self, request: Vec<u8>) {
+        self.request = Some(request);
+        self.response = None;
+        self.allocating = None;
+    }
+
+    /// The call with input ended (returned or failed): its response, if the guest gave one. The
+    /// call's state is cleared either way.
+    pub fn end_call(&mut self) -> Option<Event<'static>> {
+        self.request = None;
+        self.allocating = None;
+        self.response.take()
     }
 }
 

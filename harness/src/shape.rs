@@ -134,13 +134,29 @@ impl LinkError {
     }
 }
 
+/// The ABI's import names, short: a family of imports sharing a prefix as `prefix_*` (`log_*`,
+/// `answer_*`), a name alone in its family as it is (`request_read`).
+fn import_families() -> Vec<String> {
+    let family = |name: &'static str| name.split('_').next().unwrap_or(name);
+    let mut families: Vec<String> = Vec::new();
+    for import in Import::ALL {
+        let prefix = family(import.name());
+        let members = Import::ALL.iter().filter(|i| family(i.name()) == prefix).count();
+        let short = if members > 1 { format!("{prefix}_*") } else { import.name().to_owned() };
+        if !families.contains(&short) {
+            families.push(short);
+        }
+    }
+    families
+}
+
 impl fmt::Display for LinkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LinkError::UnknownImport { module, name } => write!(
                 f,
-                "unknown import {module:?}.{name:?}: the host provides only {}",
-                Import::ALL.map(|i| format!("\"{IMPORT_MODULE}\".\"{}\"", i.name())).join(", ")
+                "unknown import {module:?}.{name:?}: the host provides only functions in \"{IMPORT_MODULE}\": {}",
+                import_families().join(", ")
             ),
             LinkError::ImportType { import, found } => write!(
                 f,
@@ -264,7 +280,12 @@ mod tests {
 
     #[test]
     fn accepts_the_abi() {
-        let imports = Import::ALL.iter().map(|i| import("env", i.name(), func(i.params()))).collect();
+        let imports = Import::ALL
+            .iter()
+            .map(|i| {
+                import("env", i.name(), ExternType::Func { params: i.params().to_vec(), results: i.results().to_vec() })
+            })
+            .collect();
         assert_eq!(shape(imports, true).check_abi(false), Ok(()));
     }
 

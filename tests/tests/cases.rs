@@ -1,5 +1,6 @@
-//! Fixture modules: every file in `tests/cases/` (hostile modules, default limits) and
-//! `tests/limits/` (modules that run into the limits, with small limits) runs on every runtime,
+//! Fixture modules: every file in `tests/cases/` (hostile modules, default limits),
+//! `tests/calls/` (hostile handlers, called with input) and `tests/limits/` (modules that run
+//! into the limits, with small limits) runs on every runtime,
 //! at every tier (wasmtime Cranelift, Winch and Pulley; wasmer Cranelift and Singlepass; wasmi
 //! lazy, eager).
 //! Each must end exactly as its golden file `tests/golden/SUITE/NAME.txt` says (events, then the
@@ -10,11 +11,26 @@
 //! and reviewing the new golden file.
 
 use conformance::all_tiers;
-use harness::{Config, golden};
+use harness::{Config, DynEngine, golden};
+
+/// For a fixture that exports `canaries` (`() -> i32`: 1 when the canary bytes around its output
+/// buffers are intact): runs the case, then `canaries` in the same instance, and says what is
+/// wrong if a byte outside the ranges the guest gave was written.
+fn canaries_disturbed(engine: &dyn DynEngine, suite: &golden::Suite, bytes: &[u8]) -> Option<String> {
+    let module = engine.load_module(bytes).ok()?;
+    module.shape().function("canaries")?;
+    let (_, canaries) = engine.run_then(&module, suite.export(), suite.input.map(str::as_bytes), "canaries");
+    (canaries != Ok(Some(1))).then(|| format!("the canaries around the output buffer were written: {canaries:?}"))
+}
 
 #[test]
 fn hostile_modules_end_as_their_golden_files_on_every_runtime() {
     run_suite("cases", 40);
+}
+
+#[test]
+fn hostile_handlers_end_as_their_golden_files_on_every_runtime() {
+    run_suite("calls", 8);
 }
 
 #[test]
@@ -35,12 +51,15 @@ fn run_suite(dir: &str, at_least: usize) {
         let bytes = std::fs::read(&case.path).expect("fixture");
         let mut texts = Vec::new();
         for engine in &engines {
-            let report = engine.run(&bytes, "run", &[]);
+            let report = suite.run(engine.as_ref(), &bytes);
             let text = golden::render(&report.lines());
             if let Err(diff) = golden::compare(&case.golden_name, &text) {
                 problems.push(format!("{}/{} × {}: {diff}", engine.name(), engine.tier(), case.name));
             }
             texts.push((format!("{}/{}", engine.name(), engine.tier()), text));
+            if let Some(problem) = canaries_disturbed(engine.as_ref(), &suite, &bytes) {
+                problems.push(format!("{}/{} × {}: {problem}", engine.name(), engine.tier(), case.name));
+            }
         }
         if let Some((first, rest)) = texts.split_first()
             && let Some((other, text)) = rest.iter().find(|(_, t)| *t != first.1)

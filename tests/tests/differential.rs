@@ -11,7 +11,7 @@
 
 use std::sync::OnceLock;
 
-use common::{AB, CD, CD_WIRE_SIZE, Event, Import, ab_config, decode_import};
+use common::{AB, CD, CD_WIRE_SIZE, Event, Import, ab_config, decode_value};
 use conformance::engines;
 use harness::{DynEngine, Failure, Fault, HostError, HostErrorKind, Limits, LoadedModule};
 use proptest::prelude::*;
@@ -35,7 +35,7 @@ fn reference(case: &Case) -> (Vec<Event<'static>>, Result<Option<i32>, Fault>) {
     let mut events = Vec::new();
     for &(n, ptr, len) in &case.calls {
         let import = import_number(n);
-        match decode_import(import, &memory, ptr, len) {
+        match decode_value(import.value_kind().expect("a log import"), &memory, ptr, len) {
             Ok(event) => events.push(event.into_owned()),
             Err(e) => {
                 return (events, Err(Fault::Host(HostError { import, kind: HostErrorKind::Abi(e) })));

@@ -1,14 +1,15 @@
 //! The wasm-hostcall imports on [wasmer](https://docs.rs/wasmer): a reference host.
 //!
 //! [`Wasmer`] implements [`harness::Engine`]: it compiles guests with Cranelift (or Singlepass:
-//! see [`harness::Config::tier`]) and gives each
-//! instance a [`Store`] of its own, with a [`FunctionEnv`] holding the instance's memory handle
-//! (looked up once, at instantiation) and its event log. Every import body is one call to the
-//! shared [`Recorder`], which decodes guest memory with the `common` decoders; this crate never
-//! parses guest bytes itself.
+//! see [`harness::Config::tier`]) and gives each instance a [`Store`] of its own, with a
+//! [`FunctionEnv`] holding the instance's memory and allocator handles (looked up once, at
+//! instantiation) and its [`Recorder`].
 //!
-//! Guest memory is read in place through wasmer's safe [`WasmSlice::access`], which borrows the
-//! memory (no copy) on the native backend.
+//! The import bindings are in `src/imports.rs`, written to be copied: every body is one call to
+//! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
+//! crate never parses guest bytes itself. Guest memory is accessed in place through wasmer's safe
+//! `WasmSlice::access`, which borrows the memory (no copy) on the native backend.
+//! `examples/embed.rs` embeds the guest in a page of plain wasmer code, without this crate.
 //!
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
 //! so the remaining points are read to tell the two apart), `LimitingTunables` for memory and
@@ -17,26 +18,23 @@
 // need `unsafe`; each says why there.
 #![deny(unsafe_code)]
 
+mod imports;
 mod tunables;
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
 };
 use wasmer::sys::CompilerConfig;
-use wasmer::{
-    Function, FunctionEnv, FunctionEnvMut, Imports, InstantiationError, Memory, Module, RuntimeError, Store, Value,
-    WasmSlice,
-};
+use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, Value};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points};
 use wasmer_types::TrapCode;
 
+use crate::imports::{State, find_allocator, imports};
 use crate::tunables::LimitingTunables;
 
 /// The wasmer runtime (Cranelift) with the limits applied.
@@ -71,13 +69,6 @@ fn new_engine(limits: &harness::Limits, tier: &str) -> wasmer::Engine {
     let base = wasmer::sys::BaseTunables::for_target(engine.target());
     engine.set_tunables(LimitingTunables::new(base, limits.max_memory_bytes, limits.max_table_elements));
     engine.into()
-}
-
-/// What each instance's [`FunctionEnv`] holds.
-struct State {
-    /// The guest's exported memory, looked up once after instantiation.
-    memory: Option<Memory>,
-    recorder: Recorder,
 }
 
 /// One guest instance in its own store.
@@ -154,7 +145,11 @@ impl harness::Engine for Wasmer {
 
     fn instantiate(&self, module: &WasmerModule, sink: Sink) -> Result<WasmerInstance, Failure> {
         let mut store = Store::new(module.engine.clone());
-        let state = State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes) };
+        let state = State {
+            memory: None,
+            allocator: GuestAllocator::Missing,
+            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+        };
         let env = FunctionEnv::new(&mut store, state);
         let imports = imports(&mut store, &env, self.config.bench_imports);
         let instance = wasmer::Instance::new(&mut store, &module.module, &imports).map_err(instantiate_failure)?;
@@ -163,7 +158,10 @@ impl harness::Engine for Wasmer {
             .get_memory(common::MEMORY_EXPORT)
             .map_err(|e| Failure::with_detail(Fault::Link(self.shape(module).no_memory()), e))?
             .clone();
-        env.as_mut(&mut store).memory = Some(memory);
+        let allocator = find_allocator(&store, &instance);
+        let state = env.as_mut(&mut store);
+        state.memory = Some(memory);
+        state.allocator = allocator;
         Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), env, instance })
     }
 }
@@ -202,53 +200,13 @@ impl harness::Instance for WasmerInstance {
         Ok(())
     }
 
-    fn take_events(&mut self) -> Vec<Event<'static>> {
-        self.env.as_mut(&mut self.store).recorder.take_events()
+    fn recorder(&self) -> &Recorder {
+        &self.env.as_ref(&self.store).recorder
     }
 
-    fn event_count(&self) -> u64 {
-        self.env.as_ref(&self.store).recorder.count()
+    fn recorder_mut(&mut self) -> &mut Recorder {
+        &mut self.env.as_mut(&mut self.store).recorder
     }
-}
-
-/// The four imports of the ABI, bound to one instance's environment, and the no-op benchmark
-/// imports if asked.
-fn imports(store: &mut Store, env: &FunctionEnv<State>, bench_imports: bool) -> Imports {
-    let mut imports = Imports::new();
-    let log_int = Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
-        env.data_mut().recorder.log_int(value).map_err(user_error)
-    });
-    imports.define(IMPORT_MODULE, Import::LogInt.name(), log_int);
-    if bench_imports {
-        imports.define(bench::MODULE, bench::NOOP_I32, Function::new_typed(store, |_: i32| {}));
-        imports.define(bench::MODULE, bench::NOOP_I32_I32, Function::new_typed(store, |_: i32, _: i32| {}));
-    }
-    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        let function =
-            Function::new_typed_with_env(store, env, move |env: FunctionEnvMut<State>, ptr: i32, len: i32| {
-                log_from_memory(env, import, ptr, len).map_err(user_error)
-            });
-        imports.define(IMPORT_MODULE, import.name(), function);
-    }
-    imports
-}
-
-fn user_error(error: HostError) -> RuntimeError {
-    RuntimeError::user(Box::new(error))
-}
-
-/// The body of a memory-reading import: borrow the guest's memory (zero-copy) and the recorder
-/// together, decode, record.
-fn log_from_memory(mut env: FunctionEnvMut<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
-    let (state, store) = env.data_and_store_mut();
-    let memory = state.memory.as_ref().ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
-    let view = memory.view(&store);
-    // The whole memory as one slice; the `common` decoders do the bounds checks with their own
-    // precise errors. This cannot fail for a memory's own size, but is mapped rather than unwrapped.
-    let whole = WasmSlice::<u8>::new(&view, 0, view.data_size())
-        .and_then(WasmSlice::access)
-        .map_err(|_| HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
-    state.recorder.log_from_memory(import, whole.as_ref(), ptr, len)
 }
 
 /// A wasmer type in the ABI's terms.

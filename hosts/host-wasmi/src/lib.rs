@@ -1,10 +1,13 @@
 //! The wasm-hostcall imports on [wasmi](https://docs.rs/wasmi), the interpreter: a reference host.
 //!
-//! [`Wasmi`] implements [`harness::Engine`]: it binds the four imports of the ABI once in a
-//! shared [`Linker`] and gives each instance a [`Store`] of its own holding the instance's memory
-//! handle (looked up once, at instantiation) and its event log. Every import body is one call to
-//! the shared [`Recorder`], which decodes guest memory with the `common` decoders; this crate
-//! never parses guest bytes itself.
+//! [`Wasmi`] implements [`harness::Engine`]: it binds the imports of the ABI once in a shared
+//! [`Linker`] and gives each instance a [`Store`] of its own holding the instance's memory and
+//! allocator handles (looked up once, at instantiation) and its [`Recorder`].
+//!
+//! The import bindings are in `src/imports.rs`, written to be copied: every body is one call to
+//! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
+//! crate never parses guest bytes itself. `examples/embed.rs` embeds the guest in a page of
+//! plain wasmi code, without this crate.
 //!
 //! wasmi's linear memory is a plain heap allocation with no particular alignment on the host, which
 //! is why `common` reads a `CD` through an alignment-1 wire struct rather than an `&CD` cast.
@@ -12,16 +15,12 @@
 //! catches them.
 #![forbid(unsafe_code)]
 
-use std::fmt;
+mod imports;
 
-use common::{Event, IMPORT_MODULE, Import};
-use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
-};
-use wasmi::{
-    Caller, CompilationMode, Config, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, TrapCode, Val,
-};
+use harness::{ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap};
+use wasmi::{CompilationMode, Config, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
+
+use crate::imports::{HostTrap, State, define_imports, find_allocator};
 
 /// The wasmi engine, with the imports bound once for all instances.
 pub struct Wasmi {
@@ -31,34 +30,10 @@ pub struct Wasmi {
     tier: &'static str,
 }
 
-/// What each store holds.
-struct State {
-    /// The guest's exported memory, looked up once after instantiation.
-    memory: Option<Memory>,
-    recorder: Recorder,
-    store_limits: StoreLimits,
-}
-
 /// One guest instance in its own store.
 pub struct WasmiInstance {
     store: Store<State>,
     instance: wasmi::Instance,
-}
-
-/// A [`HostError`] carried through wasmi (its error type needs its own trait).
-#[derive(Debug)]
-struct HostTrap(HostError);
-
-impl fmt::Display for HostTrap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl wasmi::errors::HostError for HostTrap {}
-
-fn host_trap(error: HostError) -> wasmi::Error {
-    wasmi::Error::host(HostTrap(error))
 }
 
 impl harness::Engine for Wasmi {
@@ -115,8 +90,12 @@ impl harness::Engine for Wasmi {
             .tables(1)
             .memories(1)
             .build();
-        let state =
-            State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes), store_limits };
+        let state = State {
+            memory: None,
+            allocator: GuestAllocator::Missing,
+            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+            store_limits,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.config.limits.fuel {
@@ -142,6 +121,7 @@ impl harness::Engine for Wasmi {
             .get_memory(&store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
+        store.data_mut().allocator = find_allocator(&store, &instance);
         Ok(WasmiInstance { store, instance })
     }
 }
@@ -175,38 +155,13 @@ impl harness::Instance for WasmiInstance {
         Ok(())
     }
 
-    fn take_events(&mut self) -> Vec<Event<'static>> {
-        self.store.data_mut().recorder.take_events()
+    fn recorder(&self) -> &Recorder {
+        &self.store.data().recorder
     }
 
-    fn event_count(&self) -> u64 {
-        self.store.data().recorder.count()
+    fn recorder_mut(&mut self) -> &mut Recorder {
+        &mut self.store.data_mut().recorder
     }
-}
-
-/// Binds the four imports of the ABI, and the no-op benchmark imports if asked.
-fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> Result<(), wasmi::errors::LinkerError> {
-    if bench_imports {
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
-    }
-    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
-        caller.data_mut().recorder.log_int(value).map_err(host_trap)
-    })?;
-    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-            log_from_memory(&mut caller, import, ptr, len).map_err(host_trap)
-        })?;
-    }
-    Ok(())
-}
-
-/// The body of a memory-reading import: borrow the guest's memory and the recorder together
-/// (zero-copy), decode, record.
-fn log_from_memory(caller: &mut Caller<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
-    let memory = caller.data().memory.ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
-    let (bytes, state) = memory.data_and_store_mut(caller);
-    state.recorder.log_from_memory(import, bytes, ptr, len)
 }
 
 /// A wasmi type in the ABI's terms.

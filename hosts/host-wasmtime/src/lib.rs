@@ -1,26 +1,32 @@
 //! The wasm-hostcall imports on [wasmtime](https://docs.wasmtime.dev): a reference host.
 //!
 //! [`Wasmtime`] implements [`harness::Engine`]: it compiles guests with Cranelift (or Winch, or
-//! runs them on the Pulley interpreter: see [`harness::Config::tier`]), binds the four
-//! imports of the ABI once in a shared [`Linker`], and gives each instance a [`Store`] of its own
-//! holding the instance's memory handle (looked up once, at instantiation) and its event log.
-//! Every import body is one call to the shared [`Recorder`], which decodes guest memory with the
-//! `common` decoders; this crate never parses guest bytes itself.
+//! runs them on the Pulley interpreter: see [`harness::Config::tier`]), binds the imports of the
+//! ABI once in a shared [`Linker`], and gives each instance a [`Store`] of its own holding the
+//! instance's memory and allocator handles (looked up once, at instantiation) and its
+//! [`Recorder`].
+//!
+//! The import bindings are in `src/imports.rs`, written to be copied: every body is one call to
+//! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
+//! crate never parses guest bytes itself. `examples/embed.rs` embeds the guest in a page of
+//! plain wasmtime code, without this crate.
 //!
 //! Limits: fuel for CPU, [`StoreLimits`] for memory, tables and instances, `max_wasm_stack` for
 //! recursion.
 // Only loading a precompiled module needs `unsafe`; it says why there.
 #![deny(unsafe_code)]
 
+mod imports;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Event, IMPORT_MODULE, Import};
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, HostError, HostErrorKind, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
 };
-use wasmtime::{Caller, Linker, Memory, Module, Store, StoreLimits, StoreLimitsBuilder, Strategy, Val};
+use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Strategy, Val};
+
+use crate::imports::{State, define_imports, find_allocator};
 
 /// The wasmtime engine, with the imports bound once for all instances.
 pub struct Wasmtime {
@@ -28,14 +34,6 @@ pub struct Wasmtime {
     linker: Linker<State>,
     config: harness::Config,
     tier: &'static str,
-}
-
-/// What each store holds.
-struct State {
-    /// The guest's exported memory, looked up once after instantiation.
-    memory: Option<Memory>,
-    recorder: Recorder,
-    store_limits: StoreLimits,
 }
 
 /// One guest instance in its own store.
@@ -118,8 +116,12 @@ impl harness::Engine for Wasmtime {
             .tables(1)
             .memories(1)
             .build();
-        let state =
-            State { memory: None, recorder: Recorder::new(sink, self.config.limits.max_log_bytes), store_limits };
+        let state = State {
+            memory: None,
+            allocator: GuestAllocator::Missing,
+            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+            store_limits,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.config.limits.fuel {
@@ -130,6 +132,7 @@ impl harness::Engine for Wasmtime {
             .get_memory(&mut store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
+        store.data_mut().allocator = find_allocator(&mut store, &instance);
         Ok(WasmtimeInstance { store, instance })
     }
 }
@@ -163,38 +166,13 @@ impl harness::Instance for WasmtimeInstance {
         Ok(())
     }
 
-    fn take_events(&mut self) -> Vec<Event<'static>> {
-        self.store.data_mut().recorder.take_events()
+    fn recorder(&self) -> &Recorder {
+        &self.store.data().recorder
     }
 
-    fn event_count(&self) -> u64 {
-        self.store.data().recorder.count()
+    fn recorder_mut(&mut self) -> &mut Recorder {
+        &mut self.store.data_mut().recorder
     }
-}
-
-/// Binds the four imports of the ABI, and the no-op benchmark imports if asked.
-fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> wasmtime::Result<()> {
-    if bench_imports {
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
-    }
-    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
-        caller.data_mut().recorder.log_int(value).map_err(wasmtime::Error::new)
-    })?;
-    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
-        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
-            log_from_memory(&mut caller, import, ptr, len).map_err(wasmtime::Error::new)
-        })?;
-    }
-    Ok(())
-}
-
-/// The body of a memory-reading import: borrow the guest's memory and the recorder together
-/// (zero-copy), decode, record.
-fn log_from_memory(caller: &mut Caller<'_, State>, import: Import, ptr: i32, len: i32) -> Result<(), HostError> {
-    let memory = caller.data().memory.ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
-    let (bytes, state) = memory.data_and_store_mut(caller);
-    state.recorder.log_from_memory(import, bytes, ptr, len)
 }
 
 /// A wasmtime type in the ABI's terms.

@@ -1,0 +1,145 @@
+//! The wasm-hostcall imports bound on wasmi: the file to copy into your own host.
+//!
+//! Each import body borrows the guest's memory and the host state together (zero-copy, and no
+//! view of memory outlives the call) and makes one call to [`Recorder`], which decodes, checks
+//! and writes with the `common` ABI. The only thing done here is what is specific to wasmi:
+//! getting at the memory, calling the guest's allocator, and turning errors into traps.
+//!
+//! ```text
+//! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
+//! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
+//! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
+//! ```
+
+use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
+use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use wasmi::{AsContext, Caller, Linker, Memory, StoreLimits, TypedFunc};
+
+/// The guest's allocator: `guest_alloc(size, align) -> ptr`.
+pub(crate) type Allocator = TypedFunc<(i32, i32), i32>;
+
+/// What each store holds.
+pub(crate) struct State {
+    /// The guest's exported memory, looked up once after instantiation.
+    pub(crate) memory: Option<Memory>,
+    /// The guest's allocator, looked up once after instantiation.
+    pub(crate) allocator: GuestAllocator<Allocator>,
+    /// Events, and the call in progress.
+    pub(crate) recorder: Recorder,
+    pub(crate) store_limits: StoreLimits,
+}
+
+/// Looks up the guest's allocator export once, after instantiation.
+pub(crate) fn find_allocator(store: impl AsContext, instance: &wasmi::Instance) -> GuestAllocator<Allocator> {
+    match instance.get_typed_func::<(i32, i32), i32>(&store, ALLOCATOR_EXPORT) {
+        Ok(allocator) => GuestAllocator::Found(allocator),
+        Err(_) if instance.get_export(&store, ALLOCATOR_EXPORT).is_some() => GuestAllocator::Mistyped,
+        Err(_) => GuestAllocator::Missing,
+    }
+}
+
+/// Binds every import of the ABI, and the no-op benchmark imports if asked.
+pub(crate) fn define_imports(
+    linker: &mut Linker<State>,
+    bench_imports: bool,
+) -> Result<(), wasmi::errors::LinkerError> {
+    if bench_imports {
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    }
+    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
+        caller.data_mut().recorder.log_int(value).map_err(host_trap)
+    })?;
+    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            let (memory, state) = memory_and_state(&mut caller, import).map_err(host_trap)?;
+            state.recorder.log_from_memory(import, memory, ptr, len).map_err(host_trap)
+        })?;
+    }
+    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd] {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            import.name(),
+            move |mut caller: Caller<'_, State>, ptr: i32, len: i32, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+                let (memory, state) = memory_and_state(&mut caller, import).map_err(host_trap)?;
+                state.recorder.answer_into(import, memory, ptr, len, out_ptr, out_cap, out_len_ptr).map_err(host_trap)
+            },
+        )?;
+    }
+    for import in [Import::AnswerStrAlloc, Import::AnswerAbAlloc, Import::AnswerCdAlloc] {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            import.name(),
+            move |mut caller: Caller<'_, State>, ptr: i32, len: i32, ret_ptr: i32| {
+                answer_with_allocator(&mut caller, import, ptr, len, ret_ptr)
+            },
+        )?;
+    }
+    linker.func_wrap(
+        IMPORT_MODULE,
+        Import::RequestRead.name(),
+        |mut caller: Caller<'_, State>, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+            let (memory, state) = memory_and_state(&mut caller, Import::RequestRead).map_err(host_trap)?;
+            state.recorder.request_read(memory, out_ptr, out_cap, out_len_ptr).map_err(host_trap)
+        },
+    )?;
+    for import in [Import::RespondStr, Import::RespondAb, Import::RespondCd] {
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            let (memory, state) = memory_and_state(&mut caller, import).map_err(host_trap)?;
+            state.recorder.respond(import, memory, ptr, len).map_err(host_trap)
+        })?;
+    }
+    Ok(())
+}
+
+/// The guest's whole memory and the host state, borrowed together for the length of one import
+/// body. Fails when the memory is not bound yet (an import called from a start function).
+fn memory_and_state<'a>(
+    caller: &'a mut Caller<'_, State>,
+    import: Import,
+) -> Result<(&'a mut [u8], &'a mut State), HostError> {
+    let memory = caller.data().memory.ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })?;
+    Ok(memory.data_and_store_mut(caller))
+}
+
+/// The body of `answer_*_alloc`: compute the answer, ask the guest's allocator for memory, check
+/// what it returns, write. The allocator is guest code: it may trap, run out of fuel, or grow
+/// (and so move) memory, so no view of memory is held across the call, and every import it
+/// makes is refused ([`Recorder::begin_alloc`]), which bounds re-entry to this one call.
+fn answer_with_allocator(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    ptr: i32,
+    len: i32,
+    ret_ptr: i32,
+) -> Result<(), wasmi::Error> {
+    memory_and_state(caller, import).map_err(host_trap)?;
+    let allocator = caller.data().allocator.get(import).map_err(host_trap)?;
+    let pending = {
+        let (memory, state) = memory_and_state(caller, import).map_err(host_trap)?;
+        state.recorder.begin_alloc(import, memory, ptr, len, ret_ptr).map_err(host_trap)?
+    };
+    let allocated = allocator.call(&mut *caller, (pending.size(), pending.align()));
+    caller.data_mut().recorder.allocator_returned();
+    let allocated = allocated?;
+    let (memory, state) = memory_and_state(caller, import).map_err(host_trap)?;
+    state.recorder.finish_alloc(import, memory, pending, allocated).map_err(host_trap)
+}
+
+/// A [`HostError`] carried through wasmi (its error type needs its own trait).
+#[derive(Debug)]
+pub(crate) struct HostTrap(pub(crate) HostError);
+
+impl std::fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl wasmi::errors::HostError for HostTrap {}
+
+/// A [`HostError`] as the error a wasmi host function returns to trap.
+fn host_trap(error: HostError) -> wasmi::Error {
+    wasmi::Error::host(HostTrap(error))
+}

@@ -1,0 +1,8 @@
+;; The handler takes no request length and returns nothing.
+(module
+  (import "env" "respond_str" (func $respond_str (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "Wasm")
+  (data (i32.const 24) "\05\00\00\00\04\00\00\00five")
+  (data (i32.const 64) "\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5")
+  (func (export "handle")))

@@ -1,0 +1,12 @@
+;; The handler returns 0 (success) without responding.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "request_read" (func $request_read (param i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "Wasm")
+  (data (i32.const 24) "\05\00\00\00\04\00\00\00five")
+  (data (i32.const 64) "\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5")
+  (func (export "handle") (param i32) (result i32)
+    (drop (call $request_read (i32.const 200) (i32.const 64) (i32.const 196)))
+    (call $log_int (local.get 0))
+    (i32.const 0)))

@@ -1,0 +1,21 @@
+;; The handler checks its request_len parameter against a size query (cap = 0), reads
+;; the request into a buffer one byte too small (status 1), then one that fits, and logs each step.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "request_read" (func $request_read (param i32 i32 i32) (result i32)))
+  (import "env" "respond_str" (func $respond_str (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "Wasm")
+  (data (i32.const 24) "\05\00\00\00\04\00\00\00five")
+  (data (i32.const 64) "\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5")
+  (func (export "handle") (param i32) (result i32)
+    (call $log_int (local.get 0))
+    (call $log_int (call $request_read (i32.const 0) (i32.const 0) (i32.const 196)))
+    (call $log_int (i32.load (i32.const 196)))
+    (call $log_int (call $request_read (i32.const 200) (i32.const 3) (i32.const 196)))
+    (call $log_int (i32.load8_u (i32.const 200)))
+    (call $log_int (call $request_read (i32.const 200) (i32.load (i32.const 196)) (i32.const 196)))
+    (call $log_str (i32.const 200) (i32.load (i32.const 196)))
+    (call $respond_str (i32.const 200) (i32.load (i32.const 196)))
+    (i32.const 0)))

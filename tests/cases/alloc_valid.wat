@@ -1,0 +1,21 @@
+;; A well-behaved allocator (a bump pointer from 256): the answer and (ptr, len) land
+;; where they should. Logs the return area and the answer.
+(module
+  (import "env" "log_int" (func $log_int (param i32)))
+  (import "env" "log_str" (func $log_str (param i32 i32)))
+  (import "env" "answer_str_alloc" (func $answer_str_alloc (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "Wasm")
+  (data (i32.const 24) "\05\00\00\00\04\00\00\00five")
+  (data (i32.const 64) "\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5\c5")
+  (global $next (mut i32) (i32.const 256))
+  (func (export "guest_alloc") (param $size i32) (param $align i32) (result i32) (local $p i32)
+    (local.set $p (global.get $next))
+    (global.set $next (i32.add (local.get $p) (local.get $size)))
+    (local.get $p))
+  (func (export "run")
+    (call $log_int (i32.const 1))
+    (call $answer_str_alloc (i32.const 16) (i32.const 4) (i32.const 120))
+    (call $log_int (i32.load (i32.const 120)))
+    (call $log_int (i32.load (i32.const 124)))
+    (call $log_str (i32.load (i32.const 120)) (i32.load (i32.const 124)))))
