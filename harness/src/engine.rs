@@ -80,6 +80,9 @@ pub trait Instance {
     /// guest data from the host). Fails with [`Fault::Runtime`] if the range is out of bounds.
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure>;
 
+    /// A copy of the guest's whole memory (for tests that compare it byte for byte).
+    fn read_memory(&mut self) -> Result<Vec<u8>, Failure>;
+
     /// Calls the exported function `name`, of type `() -> ()`, `times` times through a typed
     /// handle looked up once: the cost of a call from the host into the guest.
     fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure>;
@@ -324,6 +327,15 @@ pub trait DynEngine: Send + Sync {
     /// that failure, or the last call's result.
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report;
 
+    /// [`DynEngine::run_calls`], then a copy of the guest's whole memory as the calls left it.
+    fn run_calls_then_read(
+        &self,
+        module: &LoadedModule,
+        writes: &[(u32, &[u8])],
+        export: &str,
+        calls: &[Vec<i32>],
+    ) -> (Report, Result<Vec<u8>, Failure>);
+
     /// In a new instance of `module`: calls `export` (with `input` as its request, if given), then,
     /// however that ended, the export `after` (no parameters) in the same instance, to look at
     /// what the first call left behind (e.g. canary bytes). Returns both outcomes.
@@ -392,21 +404,27 @@ where
     }
 
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report {
-        let fail = Report::failed;
-        let typed = match downcast::<E>(module) {
-            Ok(typed) => typed,
-            Err(failure) => return fail(failure),
-        };
-        let mut instance = match self.instantiate(typed, Sink::Record) {
+        self.run_calls_then_read(module, writes, export, calls).0
+    }
+
+    fn run_calls_then_read(
+        &self,
+        module: &LoadedModule,
+        writes: &[(u32, &[u8])],
+        export: &str,
+        calls: &[Vec<i32>],
+    ) -> (Report, Result<Vec<u8>, Failure>) {
+        let fail = |failure: Failure| (Report::failed(failure.clone()), Err(failure));
+        let mut instance = match downcast::<E>(module).and_then(|typed| self.instantiate(typed, Sink::Record)) {
             Ok(instance) => instance,
             Err(failure) => return fail(failure),
         };
-        let mut outcome = Ok(None);
         for (offset, bytes) in writes {
             if let Err(failure) = instance.write_memory(*offset, bytes) {
                 return fail(failure);
             }
         }
+        let mut outcome = Ok(None);
         for args in calls {
             outcome = check_export(&module.shape, export, args.len())
                 .map_err(Failure::new)
@@ -415,7 +433,8 @@ where
                 break;
             }
         }
-        Report { events: instance.take_events(), response: None, outcome }
+        let report = Report { events: instance.take_events(), response: None, outcome };
+        (report, instance.read_memory())
     }
 
     fn run_then(

@@ -188,6 +188,11 @@ impl harness::Instance for WasmerInstance {
         memory.view(&self.store).write(u64::from(offset), bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
+    fn read_memory(&mut self) -> Result<Vec<u8>, Failure> {
+        let memory = self.env.as_ref(&self.store).memory.clone().ok_or(Fault::Runtime)?;
+        memory.view(&self.store).copy_to_vec().map_err(|e| Failure::with_detail(Fault::Runtime, e))
+    }
+
     fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
         let func = self
             .instance

@@ -144,6 +144,11 @@ impl harness::Instance for WasmiInstance {
         memory.write(&mut self.store, offset, bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
+    fn read_memory(&mut self) -> Result<Vec<u8>, Failure> {
+        let memory = self.store.data().memory.ok_or(Fault::Runtime)?;
+        Ok(memory.data(&self.store).to_vec())
+    }
+
     fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
         let func = self
             .instance
