@@ -22,6 +22,12 @@ pub(crate) const BENCH_WAT: &str = include_str!("../guest/bench.wat");
 /// Payload sizes of the scaling rows, in bytes.
 pub(crate) const PAYLOAD_SIZES: [usize; 4] = [16, 256, 4096, 65_536];
 
+/// Argument sizes of the return-path rows (`answer_str`), in bytes.
+const ANSWER_SIZES: [usize; 2] = [16, 4096];
+
+/// Request (and response) sizes of the host → guest calls with input, in bytes.
+const CALL_SIZES: [usize; 3] = [16, 4096, 65_536];
+
 /// Where payloads go in the bench module's memory.
 const PAYLOAD_OFFSET: u32 = 0;
 
@@ -71,10 +77,14 @@ impl Group {
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
     /// `loop_EXPORT(ptr, len, n)` minus `loop_empty(ptr, len, n)`, divided by `n`, with `payload`
-    /// at `ptr`. `import` is what the native floor decodes (none for the no-ops).
+    /// at `ptr`. `import` is what the native floor does with the same bytes (decode them, or
+    /// answer them into a buffer; none for the no-ops).
     Loop { export: &'static str, payload: Vec<u8>, len: i32, import: Option<Import> },
     /// The bench module's `noop` export, called `n` times through a typed handle.
     EnterGuest,
+    /// A call with input (`Instance::call_with_input`) of the guest's `handle_echo` with `size`
+    /// bytes of text: the request copied in, the same bytes back as the response.
+    CallWithInput { size: usize },
     /// Compiling the guest.
     Compile,
     /// Instantiating the compiled guest.
@@ -131,7 +141,7 @@ pub(crate) fn specs() -> Vec<Spec> {
     let mut specs = vec![
         loop_spec("call.log_int", "log_int", "loop_log_int", Vec::new(), Some(Import::LogInt)),
         loop_spec("call.noop_i32", "no-op (i32)", "loop_noop_i32", Vec::new(), None),
-        loop_spec("call.log_cd", "log_cd (40 B)", "loop_log_cd", cd, Some(Import::LogCd)),
+        loop_spec("call.log_cd", "log_cd (40 B)", "loop_log_cd", cd.clone(), Some(Import::LogCd)),
         loop_spec("call.noop_i32_i32", "no-op (i32, i32)", "loop_noop_i32_i32", Vec::new(), None),
     ];
     for size in PAYLOAD_SIZES {
@@ -154,10 +164,39 @@ pub(crate) fn specs() -> Vec<Spec> {
             Some(Import::LogAb),
         ));
     }
+    for size in ANSWER_SIZES {
+        let text = text_of_size(size);
+        specs.push(loop_spec(
+            &format!("answer.str.{size}"),
+            &format!("answer_str {} into a buffer", bytes(size)),
+            "loop_answer_str",
+            text.clone(),
+            Some(Import::AnswerStr),
+        ));
+        specs.push(loop_spec(
+            &format!("answer.str_alloc.{size}"),
+            &format!("answer_str {} via guest_alloc", bytes(size)),
+            "loop_answer_str_alloc",
+            text,
+            Some(Import::AnswerStrAlloc),
+        ));
+    }
+    specs.push(loop_spec("answer.cd", "answer_cd into a buffer", "loop_answer_cd", cd.clone(), Some(Import::AnswerCd)));
+    specs.push(loop_spec(
+        "answer.cd_alloc",
+        "answer_cd via guest_alloc",
+        "loop_answer_cd_alloc",
+        cd,
+        Some(Import::AnswerCdAlloc),
+    ));
     let other =
         |id: &str, title: &str, group, unit, kind| Spec { id: id.into(), title: title.into(), group, unit, kind };
+    specs.push(other("enter.noop", "no-op export", Group::GuestCall, "ns", Kind::EnterGuest));
+    for size in CALL_SIZES {
+        let title = format!("call with {} in and out", bytes(size));
+        specs.push(other(&format!("enter.call.{size}"), &title, Group::GuestCall, "ns", Kind::CallWithInput { size }));
+    }
     specs.extend([
-        other("enter.noop", "no-op export", Group::GuestCall, "ns", Kind::EnterGuest),
         other("startup.compile", "compile the guest", Group::StartUp, "µs", Kind::Compile),
         other("startup.instantiate", "instantiate", Group::StartUp, "µs", Kind::Instantiate),
         other("startup.first_call", "first call (hello)", Group::StartUp, "µs", Kind::FirstCall),
@@ -278,6 +317,24 @@ impl<'e> Runner<'e> {
                 result.map_err(e)?;
                 ns(elapsed) / n as f64
             }
+            Kind::CallWithInput { size } => {
+                let input = text_of_size(*size);
+                let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
+                let mut call = || -> Result<()> {
+                    let response = instance.call_with_input("handle_echo", black_box(&input)).map_err(e)?;
+                    ensure!(matches!(&response, common::Event::Str(s) if s.len() == *size), "handle_echo misbehaves");
+                    black_box(response);
+                    Ok(())
+                };
+                call()?;
+                let mut n: u32 = 0;
+                let start = Instant::now();
+                while n < 10 || start.elapsed() < budget.target {
+                    call()?;
+                    n += 1;
+                }
+                ns(start.elapsed()) / f64::from(n)
+            }
             Kind::Compile => us(self.engine.time_compile(guest_wasm::GUEST_WASM).map_err(e)?),
             Kind::Instantiate => {
                 let mut times = Vec::new();
@@ -325,9 +382,40 @@ impl<'e> Runner<'e> {
     }
 }
 
-/// The native floor of a row: the `common` decoder on the same bytes, or the kernel natively.
+/// The native floor of a row: the `common` decoder (or answer) on the same bytes, a copy of the
+/// bytes in and out, or the kernel natively.
 pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
     match &spec.kind {
+        Kind::Loop { payload, len, import: Some(import), .. } if answers(*import) => {
+            // The answer into a buffer after the payload (for the `_alloc` rows, the same answer
+            // and copy without the allocator).
+            let kind = import.value_kind()?;
+            let mut memory = payload.clone();
+            let out = u32::try_from(payload.len()).ok()?;
+            memory.resize(payload.len() * 2 + 64 + 4, 0);
+            let len_ptr = u32::try_from(memory.len() - 4).ok()?;
+            let buffer = common::OutputBuffer { ptr: out, cap: len_ptr - out, len_ptr };
+            let n = 1_000u32.max((budget.target.as_secs_f64() / 50e-9) as u32);
+            let (ok, elapsed) = time(|| {
+                (0..n).all(|_| {
+                    common::answer::answer_into(kind, black_box(&mut memory), 0, *len, buffer)
+                        .is_ok_and(|s| s == common::Status::Ok)
+                })
+            });
+            ok.then(|| ns(elapsed) / f64::from(n))
+        }
+        Kind::CallWithInput { size } => {
+            // The floor: the request copied in and the response copied out.
+            let input = text_of_size(*size);
+            let n = 1_000u32.max((budget.target.as_secs_f64() / 50e-9) as u32);
+            let (_, elapsed) = time(|| {
+                for _ in 0..n {
+                    let request = black_box(&input).clone();
+                    black_box(black_box(request).clone());
+                }
+            });
+            Some(ns(elapsed) / f64::from(n))
+        }
         Kind::Loop { payload, len, import: Some(import), .. } => {
             let memory = payload.as_slice();
             let n = 1_000u32.max((budget.target.as_secs_f64() / 20e-9) as u32);
@@ -354,6 +442,19 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
         }
         _ => None,
     }
+}
+
+/// Whether `import` answers into guest memory (a buffer, or the guest's allocator).
+const fn answers(import: Import) -> bool {
+    matches!(
+        import,
+        Import::AnswerStr
+            | Import::AnswerAb
+            | Import::AnswerCd
+            | Import::AnswerStrAlloc
+            | Import::AnswerAbAlloc
+            | Import::AnswerCdAlloc
+    )
 }
 
 /// The median of `values` (sorted in place); NaN for none.
