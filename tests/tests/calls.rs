@@ -28,6 +28,9 @@ fn a_trap_mid_call_leaves_the_instance_usable() {
         }
         let events = instance.take_events();
         assert_eq!(events.len(), ROUNDS, "{}: one event per trapped call", engine.name());
-        assert_eq!(events.last(), Some(&Event::Int(i32::try_from(format!("bad {}", ROUNDS - 1).len()).expect("short"))));
+        assert_eq!(
+            events.last(),
+            Some(&Event::Int(i32::try_from(format!("bad {}", ROUNDS - 1).len()).expect("short")))
+        );
     }
 }
