@@ -1,0 +1,91 @@
+//! Embeds the wasm-hostcall guest in wasmtime, without the test harness: binds the imports the
+//! guest's `hello` and `handle` use, calls `hello`, then calls `handle` with a request.
+//!
+//! Run it with `cargo run -p host-wasmtime --example embed-wasmtime`. To embed a guest in your own
+//! program, copy this file and depend on `common`, the ABI; `src/imports.rs` binds every import.
+
+use common::answer::answer_into;
+use common::{Event, IMPORT_MODULE, Import, MEMORY_EXPORT, OutputBuffer, ValueKind, decode_value};
+use wasmtime::error::Context as _;
+use wasmtime::{Caller, Engine, Extern, Linker, Module, Result, Store};
+
+/// What the store holds: the request of the call in progress, and the guest's response to it.
+#[derive(Default)]
+struct State {
+    request: Vec<u8>,
+    response: Option<Event<'static>>,
+}
+
+/// The guest's whole memory and our state, borrowed together for the length of one import call.
+fn memory_and_state<'a>(caller: &'a mut Caller<'_, State>) -> Result<(&'a mut [u8], &'a mut State)> {
+    let memory =
+        caller.get_export(MEMORY_EXPORT).and_then(Extern::into_memory).context("the guest exports no memory")?;
+    Ok(memory.data_and_store_mut(caller))
+}
+
+fn main() -> Result<()> {
+    // 1. An engine, the guest module compiled for it, and a store that holds our state.
+    let engine = Engine::default();
+    let module = Module::new(&engine, guest_wasm::GUEST_WASM)?;
+    let mut store = Store::new(&engine, State::default());
+    let mut linker = Linker::new(&engine);
+
+    // 2. The `log_*` imports: decode the argument with `common`, print it. A bad argument traps.
+    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |value: i32| println!("{}", Event::Int(value)))?;
+    for (import, kind) in
+        [(Import::LogStr, ValueKind::Str), (Import::LogAb, ValueKind::Ab), (Import::LogCd, ValueKind::Cd)]
+    {
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            let (memory, _) = memory_and_state(&mut caller)?;
+            println!("{}", decode_value(kind, memory, ptr, len)?);
+            Ok(())
+        })?;
+    }
+
+    // 3. `answer_str`: a greeting for the guest's text, written into a buffer the guest provides
+    //    (or only the length it needs, if the buffer is too small: the status says which).
+    let answer_str =
+        |mut caller: Caller<'_, State>, ptr: i32, len: i32, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+            let (memory, _) = memory_and_state(&mut caller)?;
+            let out = OutputBuffer::new(out_ptr, out_cap, out_len_ptr);
+            Ok(answer_into(ValueKind::Str, memory, ptr, len, out)?.code())
+        };
+    linker.func_wrap(IMPORT_MODULE, Import::AnswerStr.name(), answer_str)?;
+
+    // 4. A call with a request: the guest copies the request into its buffer with `request_read`,
+    //    the same way, and hands its response back with `respond_str`. Both live in the store.
+    let request_read = |mut caller: Caller<'_, State>, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+        let (memory, state) = memory_and_state(&mut caller)?;
+        Ok(OutputBuffer::new(out_ptr, out_cap, out_len_ptr).write(memory, &state.request)?.code())
+    };
+    linker.func_wrap(IMPORT_MODULE, Import::RequestRead.name(), request_read)?;
+    linker.func_wrap(
+        IMPORT_MODULE,
+        Import::RespondStr.name(),
+        |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            let (memory, state) = memory_and_state(&mut caller)?;
+            state.response = Some(decode_value(ValueKind::Str, memory, ptr, len)?.into_owned());
+            Ok(())
+        },
+    )?;
+
+    // 5. The guest imports the whole ABI: the imports this example leaves out trap if called.
+    linker.define_unknown_imports_as_traps(&module)?;
+
+    // 6. Instantiate, and call `hello`: it logs four values and returns 4567.
+    let instance = linker.instantiate(&mut store, &module)?;
+    let hello = instance.get_typed_func::<(), i32>(&mut store, "hello")?;
+    println!("returned {}", hello.call(&mut store, ())?);
+
+    // 7. Call `handle(request_len)` with the request "Wasm": it greets the request through
+    //    `answer_str` and responds with the greeting.
+    let request = "Wasm";
+    store.data_mut().request = request.as_bytes().to_vec();
+    let handle = instance.get_typed_func::<i32, i32>(&mut store, "handle")?;
+    let status = handle.call(&mut store, i32::try_from(request.len())?)?;
+    if let Some(response) = store.data_mut().response.take() {
+        println!("response {response}");
+    }
+    println!("returned {status}");
+    Ok(())
+}
