@@ -11,8 +11,15 @@
 //! crate never parses guest bytes itself. `examples/embed.rs` embeds the guest in a page of
 //! plain wasmtime code, without this crate.
 //!
-//! Limits: fuel for CPU, [`StoreLimits`] for memory, tables and instances, `max_wasm_stack` for
-//! recursion.
+//! Tiers: `cranelift` (the default: [`Linker::instantiate`] and the on-demand instance allocator,
+//! what an embedding gets without tuning), `winch`, `pulley`, and `pooling`: Cranelift with
+//! wasmtime's fast path for many short-lived instances, imports resolved once per module
+//! ([`InstancePre`]) and the pooling instance allocator, which reuses pre-reserved slots and maps
+//! linear memory copy-on-write from the module's image (a reused slot is reset: no data of one
+//! instance is visible to the next).
+//!
+//! Limits: fuel for CPU, [`StoreLimits`](wasmtime::StoreLimits) for memory, tables and instances (and, with `pooling`, the
+//! pool's per-slot maxima, set to the same limits), `max_wasm_stack` for recursion.
 // Only loading a precompiled module needs `unsafe`; it says why there.
 #![deny(unsafe_code)]
 
@@ -24,7 +31,10 @@ use std::time::{Duration, Instant};
 use harness::{
     ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
 };
-use wasmtime::{Linker, Module, Store, StoreLimitsBuilder, Strategy, Val};
+use wasmtime::{
+    InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
+    Strategy, Val,
+};
 
 use crate::imports::{State, define_imports, find_allocator};
 
@@ -36,6 +46,21 @@ pub struct Wasmtime {
     tier: &'static str,
 }
 
+/// The most instances (and memories, and tables) alive at once with the `pooling` tier: the pool
+/// reserves address space for this many slots up front.
+const POOL_SLOTS: u32 = 256;
+
+/// The most memories and tables one module may declare on the `pooling` tier (`StoreLimits` then
+/// allows one of each, as on every tier).
+const POOL_ITEMS_PER_MODULE: u32 = 8;
+
+/// A compiled module, with its imports resolved once ([`InstancePre`]) on the `pooling` tier.
+#[derive(Clone)]
+pub struct WasmtimeModule {
+    module: Module,
+    pre: Option<InstancePre<State>>,
+}
+
 /// One guest instance in its own store.
 pub struct WasmtimeInstance {
     store: Store<State>,
@@ -44,8 +69,8 @@ pub struct WasmtimeInstance {
 
 impl harness::Engine for Wasmtime {
     const NAME: &'static str = "wasmtime";
-    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley"];
-    type Module = Module;
+    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling"];
+    type Module = WasmtimeModule;
     type Instance = WasmtimeInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
@@ -59,6 +84,25 @@ impl harness::Engine for Wasmtime {
             }
             "pulley" => {
                 wasmtime_config.target("pulley64").map_err(setup)?;
+            }
+            "pooling" => {
+                // The pool's slots are sized so that it refuses no module the other tiers accept:
+                // the limits themselves are enforced by `StoreLimits`, as on every tier, so that
+                // a module over them fails the same way. Memory slots hold any 32-bit memory
+                // (address space is reserved, not committed); table slots hold ten times the limit.
+                let table_slot = config.limits.max_table_elements.saturating_mul(10);
+                let mut pool = PoolingAllocationConfig::default();
+                pool.total_core_instances(POOL_SLOTS)
+                    .total_memories(POOL_SLOTS)
+                    .total_tables(POOL_SLOTS)
+                    .max_memories_per_module(POOL_ITEMS_PER_MODULE)
+                    .max_tables_per_module(POOL_ITEMS_PER_MODULE)
+                    .max_memory_size(1 << 32)
+                    .table_elements(usize::try_from(table_slot).unwrap_or(usize::MAX));
+                wasmtime_config
+                    .strategy(Strategy::Cranelift)
+                    .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+                    .memory_init_cow(true);
             }
             _ => {
                 wasmtime_config.strategy(Strategy::Cranelift);
@@ -78,11 +122,20 @@ impl harness::Engine for Wasmtime {
         &self.config
     }
 
-    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
-        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    fn compile(&self, wasm: &[u8]) -> Result<WasmtimeModule, Failure> {
+        let module = Module::new(&self.engine, wasm).map_err(|e| {
+            if self.tier == "pooling" && Module::validate(&self.engine, wasm).is_ok() {
+                // A valid module the pool has no slot for (a memory or table past its sizes): the
+                // limit the other tiers' `StoreLimits` refuse at instantiation, in the same words.
+                return Failure::with_detail(Fault::instantiation_limit(), e);
+            }
+            Failure::with_detail(Fault::InvalidModule, e)
+        })?;
+        Ok(self.with_pre(module))
     }
 
-    fn shape(&self, module: &Module) -> ModuleShape {
+    fn shape(&self, module: &WasmtimeModule) -> ModuleShape {
+        let module = &module.module;
         ModuleShape::new(
             module
                 .imports()
@@ -92,10 +145,14 @@ impl harness::Engine for Wasmtime {
         )
     }
 
-    fn reload_precompiled(&self, module: &Module, path: &Path) -> Option<Result<(Module, Duration), Failure>> {
+    fn reload_precompiled(
+        &self,
+        module: &WasmtimeModule,
+        path: &Path,
+    ) -> Option<Result<(WasmtimeModule, Duration), Failure>> {
         let runtime = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::Runtime, e);
         let reload = || {
-            let bytes = module.serialize().map_err(|e| runtime(&e))?;
+            let bytes = module.module.serialize().map_err(|e| runtime(&e))?;
             std::fs::write(path, bytes).map_err(|e| runtime(&e))?;
             let start = Instant::now();
             // SAFETY: `path` holds what `Module::serialize` just wrote for this very engine (same
@@ -103,12 +160,13 @@ impl harness::Engine for Wasmtime {
             // file is in the caller's own output directory.
             #[allow(unsafe_code)]
             let reloaded = unsafe { Module::deserialize_file(&self.engine, path) }.map_err(|e| runtime(&e))?;
-            Ok((reloaded, start.elapsed()))
+            let elapsed = start.elapsed();
+            Ok((self.with_pre(reloaded), elapsed))
         };
         Some(reload())
     }
 
-    fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmtimeInstance, Failure> {
+    fn instantiate(&self, module: &WasmtimeModule, sink: Sink) -> Result<WasmtimeInstance, Failure> {
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(self.config.limits.max_memory_bytes)
             .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
@@ -127,13 +185,27 @@ impl harness::Engine for Wasmtime {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let instance = self.linker.instantiate(&mut store, module).map_err(|e| instantiate_failure(&e))?;
+        let instance = match &module.pre {
+            Some(pre) => pre.instantiate(&mut store),
+            None => self.linker.instantiate(&mut store, &module.module),
+        }
+        .map_err(|e| instantiate_failure(&e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&mut store, &instance);
         Ok(WasmtimeInstance { store, instance })
+    }
+}
+
+impl Wasmtime {
+    /// `module`, with its imports resolved once if this engine takes the fast path. A module the
+    /// linker cannot pre-instantiate (an import the ABI does not have) goes the plain way, where
+    /// the ABI check refuses it with the same error as on every runtime.
+    fn with_pre(&self, module: Module) -> WasmtimeModule {
+        let pre = (self.tier == "pooling").then(|| self.linker.instantiate_pre(&module).ok()).flatten();
+        WasmtimeModule { module, pre }
     }
 }
 
