@@ -9,7 +9,7 @@
 //! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
 //! crate never parses guest bytes itself. Guest memory is accessed in place through wasmer's safe
 //! `WasmSlice::access`, which borrows the memory (no copy) on the native backend.
-//! `examples/embed.rs` embeds the guest in a page of plain wasmer code, without this crate.
+//! `examples/embed.rs` (`--example embed-wasmer`) embeds the guest in a page of plain wasmer code, without this crate.
 //!
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
 //! so the remaining points are read to tell the two apart), `LimitingTunables` for memory and

@@ -6,7 +6,7 @@
 //!
 //! The import bindings are in `src/imports.rs`, written to be copied: every body is one call to
 //! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
-//! crate never parses guest bytes itself. `examples/embed.rs` embeds the guest in a page of
+//! crate never parses guest bytes itself. `examples/embed.rs` (`--example embed-wasmi`) embeds the guest in a page of
 //! plain wasmi code, without this crate.
 //!
 //! wasmi's linear memory is a plain heap allocation with no particular alignment on the host, which

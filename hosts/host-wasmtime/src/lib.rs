@@ -8,7 +8,7 @@
 //!
 //! The import bindings are in `src/imports.rs`, written to be copied: every body is one call to
 //! the shared [`Recorder`], which decodes and writes guest memory with the `common` ABI; this
-//! crate never parses guest bytes itself. `examples/embed.rs` embeds the guest in a page of
+//! crate never parses guest bytes itself. `examples/embed.rs` (`--example embed-wasmtime`) embeds the guest in a page of
 //! plain wasmtime code, without this crate.
 //!
 //! Tiers: `cranelift` (the default: [`Linker::instantiate`] and the on-demand instance allocator,
