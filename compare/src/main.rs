@@ -178,6 +178,10 @@ fn main() -> Result<()> {
     for (_, runner) in &runners {
         runner.clean_up();
     }
+    // The host-side overhead, derived from the same rounds; sections in report order.
+    let derived = measure::overhead_rows(&specs, &rows);
+    rows.extend(derived);
+    rows.sort_by_key(|r| r.group);
 
     // Step 4: the report.
     let results = Results {

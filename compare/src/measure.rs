@@ -51,6 +51,8 @@ pub(crate) struct Spec {
 pub(crate) enum Group {
     /// wasm → host calls.
     HostCall,
+    /// What of a host call is the host's own code (derived from the host-call rows).
+    Overhead,
     /// host → wasm calls.
     GuestCall,
     /// Compile, instantiate, first call, precompiled load.
@@ -65,6 +67,9 @@ impl Group {
     pub(crate) const fn title(self) -> &'static str {
         match self {
             Group::HostCall => "Host calls (wasm → host), per call, empty loop subtracted; compare with the no-op rows",
+            Group::Overhead => {
+                "Host-side overhead per call: the call − the no-op crossing − the native decode of the same bytes (what a host author controls)"
+            }
             Group::GuestCall => "Guest calls (host → wasm), per call",
             Group::StartUp => "Start-up",
             Group::Execution => "Execution",
@@ -85,6 +90,9 @@ pub(crate) enum Kind {
     /// A call with input (`Instance::call_with_input`) of the guest's `handle_echo` with `size`
     /// bytes of text: the request copied in, the same bytes back as the response.
     CallWithInput { size: usize },
+    /// A request cycle, what an edge host does per request: instantiate the guest, call
+    /// `handle_echo` with `size` bytes in and out, drop the instance.
+    RequestCycle { size: usize },
     /// Compiling the guest.
     Compile,
     /// Instantiating the compiled guest.
@@ -199,6 +207,13 @@ pub(crate) fn specs() -> Vec<Spec> {
     specs.extend([
         other("startup.compile", "compile the guest", Group::StartUp, "µs", Kind::Compile),
         other("startup.instantiate", "instantiate", Group::StartUp, "µs", Kind::Instantiate),
+        other(
+            "startup.request_cycle",
+            "request cycle: instantiate, call with 1 KiB in and out, drop",
+            Group::StartUp,
+            "µs",
+            Kind::RequestCycle { size: 1024 },
+        ),
         other("startup.first_call", "first call (hello)", Group::StartUp, "µs", Kind::FirstCall),
         other("startup.precompiled", "load precompiled from disk", Group::StartUp, "µs", Kind::Precompiled),
         other("exec.kernel", "kernel (count primes)", Group::Execution, "ms", Kind::Kernel),
@@ -345,6 +360,20 @@ impl<'e> Runner<'e> {
                 }
                 median(&mut times)
             }
+            Kind::RequestCycle { size } => {
+                let input = text_of_size(*size);
+                let mut times = Vec::new();
+                for _ in 0..20 {
+                    let (response, elapsed) = time(|| {
+                        let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard)?;
+                        instance.call_with_input("handle_echo", &input)
+                    });
+                    let response = response.map_err(e)?;
+                    ensure!(matches!(&response, common::Event::Str(s) if s.len() == *size), "handle_echo misbehaves");
+                    times.push(us(elapsed));
+                }
+                median(&mut times)
+            }
             Kind::FirstCall => {
                 // A fresh module too, so that a lazily compiling tier pays for it here.
                 let module = self.engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
@@ -442,6 +471,48 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
         }
         _ => None,
     }
+}
+
+/// The rows of host-side overhead, derived from the host-call rows measured in the same rounds:
+/// for each import row with a native floor, per column and round, the call minus the no-op of the
+/// same signature minus the native decode (the median of the round's native samples).
+pub(crate) fn overhead_rows(specs: &[Spec], rows: &[crate::report::Row]) -> Vec<crate::report::Row> {
+    let find = |id: &str| rows.iter().find(|r| r.id == id);
+    let mut derived = Vec::new();
+    for spec in specs {
+        let Kind::Loop { import: Some(import), .. } = &spec.kind else { continue };
+        if !import.name().starts_with("log_") {
+            continue;
+        }
+        let noop = if *import == Import::LogInt { "call.noop_i32" } else { "call.noop_i32_i32" };
+        let (Some(call), Some(noop)) = (find(&spec.id), find(noop)) else { continue };
+        let samples = call
+            .samples
+            .iter()
+            .map(|(label, calls)| {
+                let noops = noop.samples.get(label);
+                let per_round = calls
+                    .iter()
+                    .enumerate()
+                    .map(|(round, c)| {
+                        let n = noops.and_then(|n| n.get(round).copied().flatten())?;
+                        let native = call.native.get(round)?;
+                        Some(c.as_ref()? - n - native)
+                    })
+                    .collect();
+                (label.clone(), per_round)
+            })
+            .collect();
+        derived.push(crate::report::Row {
+            id: spec.id.replacen("call.", "overhead.", 1),
+            title: spec.title.clone(),
+            group: Group::Overhead,
+            unit: spec.unit,
+            samples,
+            native: Vec::new(),
+        });
+    }
+    derived
 }
 
 /// Whether `import` answers into guest memory (a buffer, or the guest's allocator).
