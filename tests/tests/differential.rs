@@ -109,7 +109,7 @@ fn case() -> impl Strategy<Value = Case> {
 }
 
 fn cases() -> u32 {
-    std::env::var("CONFORMANCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(3000)
+    std::env::var("CONFORMANCE_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000)
 }
 
 proptest! {
