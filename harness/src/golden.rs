@@ -113,6 +113,16 @@ pub struct Case {
     pub golden_name: String,
 }
 
+impl Case {
+    /// The golden file `runtime` must match: `DIR/NAME.RUNTIME.txt` where a runtime is documented
+    /// to differ (a divergence found and kept, with the reason in the fixture and the README),
+    /// else the shared `DIR/NAME.txt`.
+    pub fn golden_name_for(&self, runtime: &str) -> String {
+        let own = self.golden_name.replacen(".txt", &format!(".{runtime}.txt"), 1);
+        if dir().join(&own).is_file() { own } else { self.golden_name.clone() }
+    }
+}
+
 impl Suite {
     /// The export each case's run calls.
     pub fn export(&self) -> &'static str {
@@ -155,6 +165,12 @@ impl Suite {
     }
 }
 
+/// The runtime a host binary runs (`host-wasmer` → `wasmer`).
+fn runtime_of(binary: &str) -> &str {
+    let name = Path::new(binary).file_stem().and_then(|s| s.to_str()).unwrap_or(binary);
+    name.strip_prefix("host-").unwrap_or(name)
+}
+
 /// Checks a host binary end to end: without arguments it prints the demo (`hello.txt`) and exits
 /// 0; with `--input` it greets (`hello_input.txt`); for every fixture of every suite,
 /// [`Suite::cli_args`] (`--guest CASE --invoke run` with the suite's limit flags) prints the
@@ -194,7 +210,7 @@ pub fn check_cli(binary: &str) {
         for case in suite.cases() {
             let args = suite.cli_args(&case);
             let args: Vec<&std::ffi::OsStr> = args.iter().map(AsRef::as_ref).collect();
-            check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name);
+            check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name_for(runtime_of(binary)));
         }
     }
     assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));

@@ -71,6 +71,9 @@ fn new_engine(limits: &harness::Limits, tier: &str) -> wasmer::Engine {
     engine.into()
 }
 
+/// The exports wasmer's metering middleware adds to a module it meters.
+const METERING_EXPORTS: [&str; 2] = ["wasmer_metering_remaining_points", "wasmer_metering_points_exhausted"];
+
 /// One guest instance in its own store.
 pub struct WasmerInstance {
     store: Store,
@@ -116,8 +119,10 @@ impl harness::Engine for Wasmer {
             module
                 .module
                 .exports()
-                // The metering middleware adds two globals of its own; they are not the guest's.
-                .filter(|e| !e.name().starts_with("wasmer_metering_"))
+                // With fuel, the metering middleware adds two exported globals of its own; they
+                // are not the guest's. (It takes their names: a guest export of the same name is
+                // replaced, a limitation of wasmer's metering, documented in the README.)
+                .filter(|e| !(self.config.limits.fuel.is_some() && METERING_EXPORTS.contains(&e.name())))
                 .map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) })
                 .collect(),
         )
@@ -144,6 +149,12 @@ impl harness::Engine for Wasmer {
     }
 
     fn instantiate(&self, module: &WasmerModule, sink: Sink) -> Result<WasmerInstance, Failure> {
+        // One memory and one table per instance, as `StoreLimits` allows on the other runtimes
+        // (the tunables cap their sizes, not their number).
+        let info = module.module.info();
+        if info.memories.len() > 1 || info.tables.len() > 1 {
+            return Err(Failure::new(Fault::instantiation_limit()));
+        }
         let mut store = Store::new(module.engine.clone());
         let state = State {
             memory: None,

@@ -101,22 +101,7 @@ impl harness::Engine for Wasmi {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let instance = self.linker.instantiate_and_start(&mut store, module).map_err(|error| {
-            // `StoreLimits` refusing a memory or table.
-            use wasmi::errors::{ErrorKind, InstantiationError};
-            let refused = match error.kind() {
-                ErrorKind::Memory(_) | ErrorKind::Table(_) => true,
-                ErrorKind::Instantiation(e) => matches!(
-                    e,
-                    InstantiationError::FailedToInstantiateMemory(_) | InstantiationError::FailedToInstantiateTable(_)
-                ),
-                _ => false,
-            };
-            if refused {
-                return Failure::with_detail(Fault::instantiation_limit(), error);
-            }
-            failure(error)
-        })?;
+        let instance = self.linker.instantiate_and_start(&mut store, module).map_err(instantiate_failure)?;
         let memory = instance
             .get_memory(&store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
@@ -190,6 +175,36 @@ fn val_type(ty: &wasmi::ValType) -> common::ValType {
         wasmi::ValType::F64 => common::ValType::F64,
         wasmi::ValType::V128 => common::ValType::V128,
         wasmi::ValType::FuncRef | wasmi::ValType::ExternRef => common::ValType::Ref,
+    }
+}
+
+/// An error from instantiation in the ABI's terms: `StoreLimits` refusing a memory or a table (or a
+/// second one), a segment that does not fit (a trap, as on the other runtimes), a trap in the start
+/// function.
+fn instantiate_failure(error: wasmi::Error) -> Failure {
+    use wasmi::errors::{ErrorKind, InstantiationError as E, MemoryError, TableError};
+    let trap = match error.kind() {
+        ErrorKind::Memory(MemoryError::OutOfBoundsAccess) => Some(Trap::MemoryOutOfBounds),
+        ErrorKind::Table(
+            TableError::InitOutOfBounds
+            | TableError::SetOutOfBounds
+            | TableError::CopyOutOfBounds
+            | TableError::FillOutOfBounds,
+        ) => Some(Trap::TableOutOfBounds),
+        ErrorKind::Memory(_) | ErrorKind::Table(_) => None,
+        ErrorKind::Instantiation(E::ElementSegmentDoesNotFit { .. }) => Some(Trap::TableOutOfBounds),
+        ErrorKind::Instantiation(
+            E::FailedToInstantiateMemory(_)
+            | E::FailedToInstantiateTable(_)
+            | E::TooManyTables
+            | E::TooManyMemories
+            | E::TooManyInstances,
+        ) => None,
+        _ => return failure(error),
+    };
+    match trap {
+        Some(trap) => Failure::new(Fault::Trap(trap)),
+        None => Failure::with_detail(Fault::instantiation_limit(), error),
     }
 }
 
