@@ -13,7 +13,9 @@ use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
+use serde::Deserialize;
+
+use crate::types::{AB_BINCODE_LIMIT, AB_DECODE_LIMIT, AbRef, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
 use crate::{Event, Import};
 
 /// Why a guest's argument to an import was refused. Every variant names the offset and length
@@ -171,19 +173,31 @@ pub fn decode_str(memory: &[u8], offset: u32, len: u32) -> Result<&str, AbiError
     utf8(bytes).map_err(|valid_up_to| AbiError::InvalidUtf8 { offset, len, valid_up_to })
 }
 
-/// The [`AB`] encoded at `offset..offset + len`: exactly one value, no trailing bytes, at most
-/// [`AB_DECODE_LIMIT`] bytes in and allocated.
-pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+/// The wire form of an [`AB`](crate::AB) with its string left in place: the same serde shape (a
+/// `u32`, then a length-prefixed byte string, which bincode encodes like a `str`), so bincode's
+/// borrowing decoder reads the varints and hands back the string's bytes without copying them.
+#[derive(Deserialize)]
+struct AbWire<'a> {
+    a: u32,
+    b: &'a [u8],
+}
+
+/// The [`AB`](crate::AB) encoded at `offset..offset + len`, its text borrowed from `memory`
+/// (zero-copy: nothing is allocated unless it fails): exactly one value, no trailing bytes, at
+/// most [`AB_DECODE_LIMIT`] bytes. [`AbRef::into_owned`] or `AB::from` copies it out.
+pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AbRef<'_>, AbiError> {
     let bytes = guest_bytes(memory, offset, len)?;
     if bytes.len() > AB_DECODE_LIMIT {
         return Err(AbiError::AbTooLarge { offset, len });
     }
-    let (ab, used): (AB, usize) = bincode::serde::decode_from_slice(bytes, ab_config())
-        .map_err(|e| AbiError::AbDecode { offset, len, reason: describe(&e) })?;
+    let refused = |reason| AbiError::AbDecode { offset, len, reason };
+    let (wire, used): (AbWire<'_>, usize) =
+        bincode::serde::borrow_decode_from_slice(bytes, ab_config()).map_err(|e| refused(describe(&e)))?;
+    let b = utf8(wire.b).map_err(|valid_up_to| refused(not_utf8(valid_up_to)))?;
     if used != bytes.len() {
         return Err(AbiError::AbTrailingBytes { offset, len, used });
     }
-    Ok(ab)
+    Ok(AbRef { a: wire.a, b: Cow::Borrowed(b) })
 }
 
 /// bincode's error in words (its `Display` is its `Debug`).
@@ -196,10 +210,16 @@ fn describe(error: &bincode::error::DecodeError) -> String {
         E::LimitExceeded => {
             alloc::format!("a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes")
         }
-        E::Utf8 { inner } => alloc::format!("the string is not UTF-8 (valid up to byte {})", inner.valid_up_to()),
+        // `decode_ab` validates the string itself; this is for a decode into an owned `AB`.
+        E::Utf8 { inner } => not_utf8(inner.valid_up_to()),
         E::InvalidIntegerType { .. } => "an integer has an invalid varint tag".to_string(),
         other => other.to_string(),
     }
+}
+
+/// The reason given for an `AB` string that is not UTF-8.
+fn not_utf8(valid_up_to: usize) -> String {
+    alloc::format!("the string is not UTF-8 (valid up to byte {valid_up_to})")
 }
 
 /// The [`CD`] whose [`CdWire`] image is at `offset..offset + len`.
@@ -238,12 +258,34 @@ pub fn decode_import(import: Import, memory: &[u8], ptr: i32, len: i32) -> Resul
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "test sizes are small")]
 mod tests {
     use super::*;
+    use crate::types::AB;
     use alloc::vec;
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
     fn ab_bytes(ab: &AB) -> Vec<u8> {
         bincode::serde::encode_to_vec(ab, ab_config()).unwrap()
+    }
+
+    /// `decode_ab` made owned, to compare with an [`AB`].
+    fn decode_ab_owned(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+        decode_ab(memory, offset, len).map(AB::from)
+    }
+
+    /// What `decode_ab` was before it borrowed: bincode's owned serde decode into an [`AB`], which
+    /// validates the string with `core`. The reference the borrowing SIMD decoder must match,
+    /// error messages included (golden files check them).
+    fn decode_ab_reference(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+        let bytes = guest_bytes(memory, offset, len)?;
+        if bytes.len() > AB_DECODE_LIMIT {
+            return Err(AbiError::AbTooLarge { offset, len });
+        }
+        let (ab, used): (AB, usize) = bincode::serde::decode_from_slice(bytes, ab_config())
+            .map_err(|e| AbiError::AbDecode { offset, len, reason: describe(&e) })?;
+        if used != bytes.len() {
+            return Err(AbiError::AbTrailingBytes { offset, len, used });
+        }
+        Ok(ab)
     }
 
     fn place(bytes: &[u8], at: usize, size: usize) -> Vec<u8> {
@@ -292,7 +334,44 @@ mod tests {
         let bytes = ab_bytes(&ab);
         assert_eq!(bytes, [0xFB, 0xD2, 0x04, 4, b'a', b'b', b'c', b'd'], "varint, LE");
         let memory = place(&bytes, 3, 64);
-        assert_eq!(decode_ab(&memory, 3, bytes.len() as u32), Ok(ab));
+        assert_eq!(decode_ab_owned(&memory, 3, bytes.len() as u32), Ok(ab));
+    }
+
+    #[test]
+    fn ab_text_is_borrowed_until_made_owned() {
+        let ab = AB { a: 7, b: "aé€😀 ".repeat(40) };
+        let bytes = ab_bytes(&ab);
+        let memory = place(&bytes, 5, 512);
+        let decoded = decode_ab(&memory, 5, bytes.len() as u32).unwrap();
+        assert!(matches!(decoded.b, Cow::Borrowed(_)), "zero-copy");
+        assert_eq!(decoded.b.as_ptr(), memory[5 + bytes.len() - ab.b.len()..].as_ptr(), "read in place");
+        assert_eq!(decoded, ab);
+        let event = decode_import(Import::LogAb, &memory, 5, bytes.len() as i32).unwrap().into_owned();
+        assert!(matches!(&event, Event::Ab(AbRef { b: Cow::Owned(_), .. })));
+        assert_eq!(event.to_string(), alloc::format!("ab {ab}"));
+    }
+
+    #[test]
+    fn ab_error_messages() {
+        let message = |bytes: &[u8]| decode_ab(bytes, 0, bytes.len() as u32).unwrap_err().to_string();
+        assert_eq!(
+            message(&[0, 3, b'a']),
+            "AB at offset 0, length 3 does not decode: truncated (2 more byte(s) needed)"
+        );
+        assert_eq!(message(&[0xFB, 1]), "AB at offset 0, length 2 does not decode: truncated (1 more byte(s) needed)");
+        assert_eq!(
+            message(&[0, 3, b'a', 0xFF, b'b']),
+            "AB at offset 0, length 5 does not decode: the string is not UTF-8 (valid up to byte 1)"
+        );
+        assert_eq!(
+            message(&[0xFF, 0]),
+            "AB at offset 0, length 2 does not decode: an integer has an invalid varint tag"
+        );
+        assert_eq!(
+            message(&[0, 0xFC, 0, 0, 2, 0]),
+            "AB at offset 0, length 6 does not decode: a length prefix claims more than the decode limit of 65552 bytes"
+        );
+        assert_eq!(message(&[0, 0, 9]), "AB at offset 0, length 3 has trailing bytes (the AB ends after 2)");
     }
 
     #[test]
@@ -326,7 +405,10 @@ mod tests {
         let fits = AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 4) };
         let bytes = ab_bytes(&fits);
         assert_eq!(bytes.len(), AB_DECODE_LIMIT);
-        assert!(decode_ab(&bytes, 0, bytes.len() as u32) == Ok(fits), "an AB of exactly the limit decodes");
+        assert!(
+            decode_ab(&bytes, 0, bytes.len() as u32).is_ok_and(|ab| ab == fits),
+            "an AB of exactly the limit decodes"
+        );
         let over = ab_bytes(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 3) });
         let e = decode_ab(&over, 0, over.len() as u32).unwrap_err();
         assert_eq!(e, AbiError::AbTooLarge { offset: 0, len: over.len() as u32 });
@@ -555,6 +637,23 @@ mod tests {
         ) {
             check_str(&bytes, at)?;
         }
+
+        /// The borrowing SIMD `decode_ab` gives exactly what the owned bincode decode gave (value,
+        /// error kind, message), on valid encodings with up to three mutations (in the varints,
+        /// in the text, past the end) and on arbitrary bytes.
+        #[test]
+        fn ab_agrees_with_the_owned_decode(
+            bytes in prop_oneof![
+                (any::<u32>(), mixed_text(), mutations())
+                    .prop_map(|(a, b, mutations)| apply(ab_bytes(&AB { a, b }), &mutations)),
+                proptest::collection::vec(any::<u8>(), 0..256),
+            ],
+            at in 0usize..16,
+        ) {
+            let memory = place(&bytes, at, at + bytes.len() + 3);
+            let (offset, len) = (at as u32, bytes.len() as u32);
+            prop_assert_eq!(decode_ab_owned(&memory, offset, len), decode_ab_reference(&memory, offset, len));
+        }
     }
 
     proptest! {
@@ -582,7 +681,7 @@ mod tests {
         /// Arbitrary bytes given to `log_ab` never panic, and decode only what encodes back to them.
         #[test]
         fn ab_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            if let Ok(ab) = decode_ab(&bytes, 0, bytes.len() as u32) {
+            if let Ok(ab) = decode_ab_owned(&bytes, 0, bytes.len() as u32) {
                 prop_assert_eq!(ab_bytes(&ab), bytes);
             }
         }
@@ -592,7 +691,7 @@ mod tests {
             let ab = AB { a, b };
             let bytes = ab_bytes(&ab);
             let memory = place(&bytes, at, at + bytes.len() + 8);
-            prop_assert_eq!(decode_ab(&memory, at as u32, bytes.len() as u32), Ok(ab));
+            prop_assert_eq!(decode_ab_owned(&memory, at as u32, bytes.len() as u32), Ok(ab));
         }
 
         /// Arbitrary 40-byte images: a CD decodes exactly when its length and text are valid.
