@@ -33,15 +33,15 @@ pub(crate) fn ab_of_size(size: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
+    // Full paths, not `use super::*`: the decode benchmark includes this file, and there the
+    // test is compiled out but an import would remain.
     #[test]
     fn payloads_have_the_sizes_they_claim() {
-        for size in PAYLOAD_SIZES {
-            let text = text_of_size(size);
+        for size in super::PAYLOAD_SIZES {
+            let text = super::text_of_size(size);
             assert_eq!(text.len(), size);
             assert!(text.chars().any(|c| c.len_utf8() == 4), "mixed width");
-            let ab = ab_of_size(size);
+            let ab = super::ab_of_size(size);
             assert_eq!(ab.len(), size);
             let decoded = common::decode_ab(&ab, 0, u32::try_from(size).expect("small")).expect("valid AB");
             assert!(decoded.b.chars().any(|c| c.len_utf8() == 4), "mixed width");
