@@ -54,8 +54,8 @@ pub enum AbiError {
         /// The guest's length.
         len: u32,
     },
-    /// A `log_ab` argument is not a bincode-encoded [`AB`] (truncated, bad varint, bad UTF-8, or a
-    /// length prefix past the decode limit).
+    /// A `log_ab` argument is not a bincode-encoded [`AB`](crate::AB) (truncated, bad varint, bad
+    /// UTF-8, or a length prefix past the decode limit).
     AbDecode {
         /// The guest's offset.
         offset: u32,
@@ -64,13 +64,13 @@ pub enum AbiError {
         /// bincode's description of the failure.
         reason: String,
     },
-    /// A `log_ab` argument holds bytes after a complete [`AB`].
+    /// A `log_ab` argument holds bytes after a complete [`AB`](crate::AB).
     AbTrailingBytes {
         /// The guest's offset.
         offset: u32,
         /// The guest's length.
         len: u32,
-        /// How many bytes the [`AB`] took.
+        /// How many bytes the [`AB`](crate::AB) took.
         used: usize,
     },
     /// A `log_cd` argument is not [`CD_WIRE_SIZE`] bytes long.

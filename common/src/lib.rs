@@ -44,6 +44,5 @@ mod types;
 pub use abi::{IMPORT_MODULE, Import, MEMORY_EXPORT, ValType};
 pub use decode::{AbiError, decode_ab, decode_cd, decode_import, decode_str, guest_bytes};
 pub use event::Event;
-pub use types::{
-    AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, AbRef, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire, ab_config,
-};
+pub use types::AbRef;
+pub use types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire, ab_config};
