@@ -3,12 +3,19 @@
 //!
 //! Every function here is total: for any memory, offset and length it returns, without panicking,
 //! overflowing, reading out of bounds, or allocating more than [`AB_DECODE_LIMIT`] bytes.
+//!
+//! Text is validated with SIMD ([`simdutf8`], its `compat` flavour, which reports where the valid
+//! UTF-8 ends like [`core::str::from_utf8`] does). On x86_64 the fastest implementation (AVX2 or
+//! SSE4.2) is picked at run time when `common`'s `std` feature is on, as it is in every host;
+//! inputs under 64 bytes are validated by `core` either way.
 
 use alloc::borrow::Cow;
 use alloc::string::{String, ToString};
 use core::fmt;
 
-use crate::types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
+use serde::Deserialize;
+
+use crate::types::{AB_BINCODE_LIMIT, AB_DECODE_LIMIT, AbRef, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdWire, ab_config};
 use crate::{Event, ValueKind};
 
 /// Why a guest's argument to an import was refused. Every variant names the offset and length
@@ -47,8 +54,8 @@ pub enum AbiError {
         /// The guest's length.
         len: u32,
     },
-    /// A `log_ab` argument is not a bincode-encoded [`AB`] (truncated, bad varint, bad UTF-8, or a
-    /// length prefix past the decode limit).
+    /// A `log_ab` argument is not a bincode-encoded [`AB`](crate::AB) (truncated, bad varint, bad
+    /// UTF-8, or a length prefix past the decode limit).
     AbDecode {
         /// The guest's offset.
         offset: u32,
@@ -57,13 +64,13 @@ pub enum AbiError {
         /// bincode's description of the failure.
         reason: String,
     },
-    /// A `log_ab` argument holds bytes after a complete [`AB`].
+    /// A `log_ab` argument holds bytes after a complete [`AB`](crate::AB).
     AbTrailingBytes {
         /// The guest's offset.
         offset: u32,
         /// The guest's length.
         len: u32,
-        /// How many bytes the [`AB`] took.
+        /// How many bytes the [`AB`](crate::AB) took.
         used: usize,
     },
     /// A `log_cd` argument is not [`CD_WIRE_SIZE`] bytes long.
@@ -155,25 +162,42 @@ pub fn guest_bytes(memory: &[u8], offset: u32, len: u32) -> Result<&[u8], AbiErr
     memory.get(start..end).ok_or_else(out_of_bounds)
 }
 
+/// `bytes` as UTF-8, validated with SIMD; on failure, how many leading bytes are valid.
+fn utf8(bytes: &[u8]) -> Result<&str, usize> {
+    simdutf8::compat::from_utf8(bytes).map_err(|e| e.valid_up_to())
+}
+
 /// The UTF-8 string at `offset..offset + len`, borrowed from `memory` (zero-copy).
 pub fn decode_str(memory: &[u8], offset: u32, len: u32) -> Result<&str, AbiError> {
     let bytes = guest_bytes(memory, offset, len)?;
-    core::str::from_utf8(bytes).map_err(|e| AbiError::InvalidUtf8 { offset, len, valid_up_to: e.valid_up_to() })
+    utf8(bytes).map_err(|valid_up_to| AbiError::InvalidUtf8 { offset, len, valid_up_to })
 }
 
-/// The [`AB`] encoded at `offset..offset + len`: exactly one value, no trailing bytes, at most
-/// [`AB_DECODE_LIMIT`] bytes in and allocated.
-pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+/// The wire form of an [`AB`](crate::AB) with its string left in place: the same serde shape (a
+/// `u32`, then a length-prefixed byte string, which bincode encodes like a `str`), so bincode's
+/// borrowing decoder reads the varints and hands back the string's bytes without copying them.
+#[derive(Deserialize)]
+struct AbWire<'a> {
+    a: u32,
+    b: &'a [u8],
+}
+
+/// The [`AB`](crate::AB) encoded at `offset..offset + len`, its text borrowed from `memory`
+/// (zero-copy: nothing is allocated unless it fails): exactly one value, no trailing bytes, at
+/// most [`AB_DECODE_LIMIT`] bytes. [`AbRef::into_owned`] or `AB::from` copies it out.
+pub fn decode_ab(memory: &[u8], offset: u32, len: u32) -> Result<AbRef<'_>, AbiError> {
     let bytes = guest_bytes(memory, offset, len)?;
     if bytes.len() > AB_DECODE_LIMIT {
         return Err(AbiError::AbTooLarge { offset, len });
     }
-    let (ab, used): (AB, usize) = bincode::serde::decode_from_slice(bytes, ab_config())
-        .map_err(|e| AbiError::AbDecode { offset, len, reason: describe(&e) })?;
+    let refused = |reason| AbiError::AbDecode { offset, len, reason };
+    let (wire, used): (AbWire<'_>, usize) =
+        bincode::serde::borrow_decode_from_slice(bytes, ab_config()).map_err(|e| refused(describe(&e)))?;
+    let b = utf8(wire.b).map_err(|valid_up_to| refused(not_utf8(valid_up_to)))?;
     if used != bytes.len() {
         return Err(AbiError::AbTrailingBytes { offset, len, used });
     }
-    Ok(ab)
+    Ok(AbRef { a: wire.a, b: Cow::Borrowed(b) })
 }
 
 /// bincode's error in words (its `Display` is its `Debug`).
@@ -186,10 +210,16 @@ fn describe(error: &bincode::error::DecodeError) -> String {
         E::LimitExceeded => {
             alloc::format!("a length prefix claims more than the decode limit of {AB_BINCODE_LIMIT} bytes")
         }
-        E::Utf8 { inner } => alloc::format!("the string is not UTF-8 (valid up to byte {})", inner.valid_up_to()),
+        // `decode_ab` validates the string itself; this is for a decode into an owned `AB`.
+        E::Utf8 { inner } => not_utf8(inner.valid_up_to()),
         E::InvalidIntegerType { .. } => "an integer has an invalid varint tag".to_string(),
         other => other.to_string(),
     }
+}
+
+/// The reason given for an `AB` string that is not UTF-8.
+fn not_utf8(valid_up_to: usize) -> String {
+    alloc::format!("the string is not UTF-8 (valid up to byte {valid_up_to})")
 }
 
 /// The [`CD`] whose [`CdWire`] image is at `offset..offset + len`.
@@ -205,11 +235,7 @@ pub fn decode_cd(memory: &[u8], offset: u32, len: u32) -> Result<CD, AbiError> {
         .ok()
         .and_then(|n| wire.text.get(..n))
         .ok_or(AbiError::CdTextTooLong { offset, text_len })?;
-    let text = core::str::from_utf8(text).map_err(|e| AbiError::CdInvalidUtf8 {
-        offset,
-        text_len,
-        valid_up_to: e.valid_up_to(),
-    })?;
+    let text = utf8(text).map_err(|valid_up_to| AbiError::CdInvalidUtf8 { offset, text_len, valid_up_to })?;
     CD::new(i32::from_le_bytes(wire.c), text).map_err(|_| AbiError::CdTextTooLong { offset, text_len })
 }
 
@@ -232,12 +258,34 @@ pub fn decode_value(kind: ValueKind, memory: &[u8], ptr: i32, len: i32) -> Resul
 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "test sizes are small")]
 mod tests {
     use super::*;
+    use crate::types::AB;
     use alloc::vec;
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
     fn ab_bytes(ab: &AB) -> Vec<u8> {
         bincode::serde::encode_to_vec(ab, ab_config()).unwrap()
+    }
+
+    /// `decode_ab` made owned, to compare with an [`AB`].
+    fn decode_ab_owned(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+        decode_ab(memory, offset, len).map(AB::from)
+    }
+
+    /// What `decode_ab` was before it borrowed: bincode's owned serde decode into an [`AB`], which
+    /// validates the string with `core`. The reference the borrowing SIMD decoder must match,
+    /// error messages included (golden files check them).
+    fn decode_ab_reference(memory: &[u8], offset: u32, len: u32) -> Result<AB, AbiError> {
+        let bytes = guest_bytes(memory, offset, len)?;
+        if bytes.len() > AB_DECODE_LIMIT {
+            return Err(AbiError::AbTooLarge { offset, len });
+        }
+        let (ab, used): (AB, usize) = bincode::serde::decode_from_slice(bytes, ab_config())
+            .map_err(|e| AbiError::AbDecode { offset, len, reason: describe(&e) })?;
+        if used != bytes.len() {
+            return Err(AbiError::AbTrailingBytes { offset, len, used });
+        }
+        Ok(ab)
     }
 
     fn place(bytes: &[u8], at: usize, size: usize) -> Vec<u8> {
@@ -286,7 +334,44 @@ mod tests {
         let bytes = ab_bytes(&ab);
         assert_eq!(bytes, [0xFB, 0xD2, 0x04, 4, b'a', b'b', b'c', b'd'], "varint, LE");
         let memory = place(&bytes, 3, 64);
-        assert_eq!(decode_ab(&memory, 3, bytes.len() as u32), Ok(ab));
+        assert_eq!(decode_ab_owned(&memory, 3, bytes.len() as u32), Ok(ab));
+    }
+
+    #[test]
+    fn ab_text_is_borrowed_until_made_owned() {
+        let ab = AB { a: 7, b: "aé€😀 ".repeat(40) };
+        let bytes = ab_bytes(&ab);
+        let memory = place(&bytes, 5, 512);
+        let decoded = decode_ab(&memory, 5, bytes.len() as u32).unwrap();
+        assert!(matches!(decoded.b, Cow::Borrowed(_)), "zero-copy");
+        assert_eq!(decoded.b.as_ptr(), memory[5 + bytes.len() - ab.b.len()..].as_ptr(), "read in place");
+        assert_eq!(decoded, ab);
+        let event = decode_value(ValueKind::Ab, &memory, 5, bytes.len() as i32).unwrap().into_owned();
+        assert!(matches!(&event, Event::Ab(AbRef { b: Cow::Owned(_), .. })));
+        assert_eq!(event.to_string(), alloc::format!("ab {ab}"));
+    }
+
+    #[test]
+    fn ab_error_messages() {
+        let message = |bytes: &[u8]| decode_ab(bytes, 0, bytes.len() as u32).unwrap_err().to_string();
+        assert_eq!(
+            message(&[0, 3, b'a']),
+            "AB at offset 0, length 3 does not decode: truncated (2 more byte(s) needed)"
+        );
+        assert_eq!(message(&[0xFB, 1]), "AB at offset 0, length 2 does not decode: truncated (1 more byte(s) needed)");
+        assert_eq!(
+            message(&[0, 3, b'a', 0xFF, b'b']),
+            "AB at offset 0, length 5 does not decode: the string is not UTF-8 (valid up to byte 1)"
+        );
+        assert_eq!(
+            message(&[0xFF, 0]),
+            "AB at offset 0, length 2 does not decode: an integer has an invalid varint tag"
+        );
+        assert_eq!(
+            message(&[0, 0xFC, 0, 0, 2, 0]),
+            "AB at offset 0, length 6 does not decode: a length prefix claims more than the decode limit of 65552 bytes"
+        );
+        assert_eq!(message(&[0, 0, 9]), "AB at offset 0, length 3 has trailing bytes (the AB ends after 2)");
     }
 
     #[test]
@@ -320,7 +405,10 @@ mod tests {
         let fits = AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 4) };
         let bytes = ab_bytes(&fits);
         assert_eq!(bytes.len(), AB_DECODE_LIMIT);
-        assert!(decode_ab(&bytes, 0, bytes.len() as u32) == Ok(fits), "an AB of exactly the limit decodes");
+        assert!(
+            decode_ab(&bytes, 0, bytes.len() as u32).is_ok_and(|ab| ab == fits),
+            "an AB of exactly the limit decodes"
+        );
         let over = ab_bytes(&AB { a: 0, b: "x".repeat(AB_DECODE_LIMIT - 3) });
         let e = decode_ab(&over, 0, over.len() as u32).unwrap_err();
         assert_eq!(e, AbiError::AbTooLarge { offset: 0, len: over.len() as u32 });
@@ -379,6 +467,195 @@ mod tests {
         assert_eq!(decode_value(ValueKind::Int, &memory, -7, 0), Ok(Event::Int(-7)));
     }
 
+    /// Byte sequences where a UTF-8 validator can go wrong, inserted into valid text by the tests
+    /// below: invalid ones first (overlong encodings, surrogates, above U+10FFFF, bytes never in
+    /// UTF-8, lone continuation bytes, sequences cut short), then valid ones at the edges of each
+    /// width, which also shift what follows across block boundaries.
+    const SEQUENCES: &[&[u8]] = &[
+        &[0xC0, 0x80],
+        &[0xC1, 0xBF],
+        &[0xE0, 0x80, 0x80],
+        &[0xE0, 0x9F, 0xBF],
+        &[0xF0, 0x80, 0x80, 0x80],
+        &[0xF0, 0x8F, 0xBF, 0xBF],
+        &[0xED, 0xA0, 0x80],
+        &[0xED, 0xBF, 0xBF],
+        &[0xF4, 0x90, 0x80, 0x80],
+        &[0xF5, 0x80, 0x80, 0x80],
+        &[0xF8, 0x88, 0x80, 0x80, 0x80],
+        &[0xFE],
+        &[0xFF],
+        &[0x80],
+        &[0xBF],
+        &[0xC2],
+        &[0xE2, 0x82],
+        &[0xF0, 0x9F, 0x98],
+        &[0xC2, 0x80],
+        &[0xDF, 0xBF],
+        &[0xE0, 0xA0, 0x80],
+        &[0xED, 0x9F, 0xBF],
+        &[0xEE, 0x80, 0x80],
+        &[0xEF, 0xBF, 0xBF],
+        &[0xF0, 0x90, 0x80, 0x80],
+        &[0xF4, 0x8F, 0xBF, 0xBF],
+    ];
+
+    /// `decode_str` accepts exactly what `core::str::from_utf8` accepts and, when it refuses,
+    /// reports the same `valid_up_to`.
+    fn check_str(bytes: &[u8], at: usize) -> Result<(), TestCaseError> {
+        let memory = place(bytes, at, at + bytes.len() + 3);
+        let (offset, len) = (at as u32, bytes.len() as u32);
+        let expected = core::str::from_utf8(bytes).map_err(|e| AbiError::InvalidUtf8 {
+            offset,
+            len,
+            valid_up_to: e.valid_up_to(),
+        });
+        prop_assert_eq!(decode_str(&memory, offset, len), expected);
+        Ok(())
+    }
+
+    /// Every [`SEQUENCES`] entry at every position of 192 bytes of ASCII and of mixed-width text
+    /// (three 64-byte blocks), and those texts cut at every length.
+    #[test]
+    fn str_sequences_at_every_position() {
+        let ascii = "The quick brown fox jumps over the lazy dog. ".repeat(5);
+        let mixed = "aé€😀 ".repeat(20);
+        for text in [&ascii.as_bytes()[..192], &mixed.as_bytes()[..192]] {
+            for at in 0..=text.len() {
+                check_str(&text[..at], 0).unwrap();
+                for sequence in SEQUENCES {
+                    let mut bytes = text.to_vec();
+                    bytes.splice(at..at, sequence.iter().copied());
+                    check_str(&bytes, 0).unwrap();
+                }
+            }
+        }
+    }
+
+    /// Where a mutation applies.
+    #[derive(Debug, Clone)]
+    enum Position {
+        /// Anywhere in the input, or just past its end.
+        Any(proptest::sample::Index),
+        /// Within 4 bytes of a 16-byte block boundary (so also of the 32- and 64-byte ones):
+        /// `16 * block + delta`, clamped to the input's end.
+        Boundary(usize, i8),
+    }
+
+    impl Position {
+        fn resolve(&self, len: usize) -> usize {
+            match self {
+                Position::Any(index) => index.index(len + 1),
+                Position::Boundary(block, delta) => (block * 16).saturating_add_signed(isize::from(*delta)).min(len),
+            }
+        }
+    }
+
+    /// A change to valid input.
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        /// Overwrite (or, at the end, append) one byte.
+        Set(Position, u8),
+        /// Insert one of [`SEQUENCES`].
+        Insert(Position, usize),
+        /// Cut the input there (possibly inside a character).
+        Truncate(Position),
+    }
+
+    impl Mutation {
+        fn apply(&self, bytes: &mut Vec<u8>) {
+            match self {
+                Mutation::Set(at, byte) => {
+                    let at = at.resolve(bytes.len());
+                    match bytes.get_mut(at) {
+                        Some(b) => *b = *byte,
+                        None => bytes.push(*byte),
+                    }
+                }
+                Mutation::Insert(at, which) => {
+                    let at = at.resolve(bytes.len());
+                    bytes.splice(at..at, SEQUENCES[*which].iter().copied());
+                }
+                Mutation::Truncate(at) => bytes.truncate(at.resolve(bytes.len())),
+            }
+        }
+    }
+
+    fn position() -> impl Strategy<Value = Position> {
+        prop_oneof![
+            any::<proptest::sample::Index>().prop_map(Position::Any),
+            (0usize..160, -4i8..=4).prop_map(|(block, delta)| Position::Boundary(block, delta)),
+        ]
+    }
+
+    fn mutations() -> impl Strategy<Value = Vec<Mutation>> {
+        let byte = prop_oneof![any::<u8>(), 0x80u8..=0xBF, 0xC0u8..=0xFF];
+        let mutation = prop_oneof![
+            (position(), byte).prop_map(|(at, byte)| Mutation::Set(at, byte)),
+            (position(), 0..SEQUENCES.len()).prop_map(|(at, which)| Mutation::Insert(at, which)),
+            position().prop_map(Mutation::Truncate),
+        ];
+        proptest::collection::vec(mutation, 0..4)
+    }
+
+    /// Valid UTF-8 of every width: ASCII runs (SIMD's fast path) of random lengths, each followed
+    /// by any character; up to about 1.7 KiB, so that it spans many 64-byte blocks.
+    fn mixed_text() -> impl Strategy<Value = String> {
+        let chunk = (proptest::char::range(' ', '~'), 0usize..40, any::<char>());
+        proptest::collection::vec(chunk, 0..40).prop_map(|chunks| {
+            chunks.into_iter().flat_map(|(ascii, run, c)| core::iter::repeat_n(ascii, run).chain([c])).collect()
+        })
+    }
+
+    fn apply(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
+        for mutation in mutations {
+            mutation.apply(&mut bytes);
+        }
+        bytes
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// SIMD validation against `core`, on valid text with up to three mutations (none: valid).
+        #[test]
+        fn str_agrees_with_core_on_mutated_text(text in mixed_text(), mutations in mutations(), at in 0usize..16) {
+            check_str(&apply(text.into_bytes(), &mutations), at)?;
+        }
+
+        /// SIMD validation against `core`, on arbitrary bytes and on ASCII runs (up to 2 KiB in
+        /// all) each followed by an arbitrary byte.
+        #[test]
+        fn str_agrees_with_core_on_arbitrary_bytes(
+            bytes in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..256),
+                proptest::collection::vec((0x20u8..0x7F, 0usize..200, any::<u8>()), 0..10).prop_map(|runs| {
+                    runs.into_iter().flat_map(|(ascii, run, byte)| core::iter::repeat_n(ascii, run).chain([byte])).collect()
+                }),
+            ],
+            at in 0usize..16,
+        ) {
+            check_str(&bytes, at)?;
+        }
+
+        /// The borrowing SIMD `decode_ab` gives exactly what the owned bincode decode gave (value,
+        /// error kind, message), on valid encodings with up to three mutations (in the varints,
+        /// in the text, past the end) and on arbitrary bytes.
+        #[test]
+        fn ab_agrees_with_the_owned_decode(
+            bytes in prop_oneof![
+                (any::<u32>(), mixed_text(), mutations())
+                    .prop_map(|(a, b, mutations)| apply(ab_bytes(&AB { a, b }), &mutations)),
+                proptest::collection::vec(any::<u8>(), 0..256),
+            ],
+            at in 0usize..16,
+        ) {
+            let memory = place(&bytes, at, at + bytes.len() + 3);
+            let (offset, len) = (at as u32, bytes.len() as u32);
+            prop_assert_eq!(decode_ab_owned(&memory, offset, len), decode_ab_reference(&memory, offset, len));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -404,7 +681,7 @@ mod tests {
         /// Arbitrary bytes given to `log_ab` never panic, and decode only what encodes back to them.
         #[test]
         fn ab_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
-            if let Ok(ab) = decode_ab(&bytes, 0, bytes.len() as u32) {
+            if let Ok(ab) = decode_ab_owned(&bytes, 0, bytes.len() as u32) {
                 prop_assert_eq!(ab_bytes(&ab), bytes);
             }
         }
@@ -414,7 +691,7 @@ mod tests {
             let ab = AB { a, b };
             let bytes = ab_bytes(&ab);
             let memory = place(&bytes, at, at + bytes.len() + 8);
-            prop_assert_eq!(decode_ab(&memory, at as u32, bytes.len() as u32), Ok(ab));
+            prop_assert_eq!(decode_ab_owned(&memory, at as u32, bytes.len() as u32), Ok(ab));
         }
 
         /// Arbitrary 40-byte images: a CD decodes exactly when its length and text are valid.
@@ -430,7 +707,9 @@ mod tests {
             match (result, expected_text) {
                 (Ok(cd), Some(Ok(text))) => { prop_assert_eq!(cd.c(), c); prop_assert_eq!(cd.d(), text); }
                 (Err(AbiError::CdTextTooLong { .. }), None) => {}
-                (Err(AbiError::CdInvalidUtf8 { .. }), Some(Err(_))) => {}
+                (Err(AbiError::CdInvalidUtf8 { valid_up_to, .. }), Some(Err(e))) => {
+                    prop_assert_eq!(valid_up_to, e.valid_up_to());
+                }
                 (other, expected) => prop_assert!(false, "{other:?} vs {expected:?}"),
             }
         }

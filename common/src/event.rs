@@ -3,10 +3,10 @@
 use alloc::borrow::Cow;
 use core::fmt;
 
-use crate::types::{AB, CD};
+use crate::types::{AbRef, CD};
 
-/// One successful import call, decoded. A `Str` borrows guest memory until it is made owned
-/// with [`Event::into_owned`].
+/// One successful import call, decoded. A `Str` or an `Ab` borrows guest memory until it is made
+/// owned with [`Event::into_owned`]: an event that is dropped (not kept) allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event<'a> {
     /// `log_int(value)`.
@@ -14,7 +14,7 @@ pub enum Event<'a> {
     /// `log_str(ptr, len)`.
     Str(Cow<'a, str>),
     /// `log_ab(ptr, len)`.
-    Ab(AB),
+    Ab(AbRef<'a>),
     /// `log_cd(ptr, len)`.
     Cd(CD),
 }
@@ -25,7 +25,7 @@ impl Event<'_> {
         match self {
             Event::Int(v) => Event::Int(v),
             Event::Str(s) => Event::Str(Cow::Owned(s.into_owned())),
-            Event::Ab(ab) => Event::Ab(ab),
+            Event::Ab(ab) => Event::Ab(ab.into_owned()),
             Event::Cd(cd) => Event::Cd(cd),
         }
     }

@@ -56,4 +56,5 @@ pub use abi::{
 pub use answer::{AnswerError, OutputBuffer, PendingAnswer, RETURN_AREA_SIZE, Status, answer_to, greeting};
 pub use decode::{AbiError, decode_ab, decode_cd, decode_str, decode_value, guest_bytes};
 pub use event::Event;
+pub use types::AbRef;
 pub use types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire, ab_config};

@@ -1,19 +1,21 @@
 //! The values the guest sends: [`AB`] (bincode) and [`CD`] (a fixed 40-byte image).
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::fmt;
 
 use bytemuck::{Pod, Zeroable};
 use serde::{Deserialize, Serialize};
 
-/// The largest number of bytes one `log_ab` argument may hold, and the most that decoding it may
-/// allocate. A length prefix that claims more is refused before anything is allocated.
+/// The largest number of bytes one `log_ab` argument may hold, and so the most that keeping its
+/// event may allocate (decoding allocates nothing: see [`AbRef`]). A length prefix that claims
+/// more is refused.
 pub const AB_DECODE_LIMIT: usize = 64 * 1024;
 
 /// The limit bincode enforces while decoding an [`AB`]. bincode counts decoded sizes (4 bytes for
 /// `a`, 8 for the string's length, then its bytes) and checks a length prefix against the limit
-/// *before* allocating, so no input can make decoding allocate more than this. It is a little
-/// above [`AB_DECODE_LIMIT`] so that every input of at most [`AB_DECODE_LIMIT`] bytes fits.
+/// before reading (or, for an owned decode, allocating) the string. It is a little above
+/// [`AB_DECODE_LIMIT`] so that every input of at most [`AB_DECODE_LIMIT`] bytes fits.
 pub const AB_BINCODE_LIMIT: usize = AB_DECODE_LIMIT + 16;
 
 /// The bincode configuration of `log_ab`: little-endian, variable-length integers
@@ -39,8 +41,55 @@ pub struct AB {
 
 impl fmt::Display for AB {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `{:?}` on a str escapes quotes and control characters, so guest text cannot drive a terminal.
-        write!(f, "AB {{ a: {}, b: {:?} }}", self.a, self.b)
+        write_ab(f, self.a, &self.b)
+    }
+}
+
+/// `AB { a: 1, b: "text" }`. `{:?}` on a str escapes quotes and control characters, so guest text
+/// cannot drive a terminal.
+fn write_ab(f: &mut fmt::Formatter<'_>, a: u32, b: &str) -> fmt::Result {
+    write!(f, "AB {{ a: {a}, b: {b:?} }}")
+}
+
+/// An [`AB`] as the host decodes it ([`crate::decode_ab`]): `b` borrows the guest's memory
+/// (zero-copy) until the value is made owned with [`AbRef::into_owned`] or turned into an [`AB`].
+/// Displayed exactly like the [`AB`] it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbRef<'a> {
+    /// A number.
+    pub a: u32,
+    /// Some text, borrowed from guest memory or owned.
+    pub b: Cow<'a, str>,
+}
+
+impl AbRef<'_> {
+    /// The value with no borrow of guest memory (allocates the text if it was borrowed).
+    pub fn into_owned(self) -> AbRef<'static> {
+        AbRef { a: self.a, b: Cow::Owned(self.b.into_owned()) }
+    }
+}
+
+impl From<AbRef<'_>> for AB {
+    fn from(ab: AbRef<'_>) -> AB {
+        AB { a: ab.a, b: ab.b.into_owned() }
+    }
+}
+
+impl From<AB> for AbRef<'static> {
+    fn from(ab: AB) -> AbRef<'static> {
+        AbRef { a: ab.a, b: Cow::Owned(ab.b) }
+    }
+}
+
+impl PartialEq<AB> for AbRef<'_> {
+    fn eq(&self, other: &AB) -> bool {
+        self.a == other.a && *self.b == *other.b
+    }
+}
+
+impl fmt::Display for AbRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_ab(f, self.a, &self.b)
     }
 }
 
@@ -175,6 +224,7 @@ mod tests {
     fn display_escapes_control_characters() {
         let ab = AB { a: 1, b: "\u{1b}[31mred\n\"".into() };
         assert_eq!(alloc::format!("{ab}"), r#"AB { a: 1, b: "\u{1b}[31mred\n\"" }"#);
+        assert_eq!(alloc::format!("{}", AbRef::from(ab.clone())), alloc::format!("{ab}"), "AbRef prints as AB");
         let cd = CD::new(-1, "\u{7}bell").unwrap();
         assert_eq!(alloc::format!("{cd}"), r#"CD { c: -1, d: "\u{7}bell" }"#);
     }

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod measure;
+mod payload;
 mod report;
 
 use std::collections::BTreeMap;

@@ -13,14 +13,13 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use common::{AB, CD, Import, ab_config, decode_value};
+use common::{CD, Import, decode_value};
 use harness::{DynEngine, Instance, LoadedModule, Sink};
+
+use crate::payload::{PAYLOAD_SIZES, ab_of_size, text_of_size};
 
 /// The benchmark loops (`compare/guest/bench.wat`).
 pub(crate) const BENCH_WAT: &str = include_str!("../guest/bench.wat");
-
-/// Payload sizes of the scaling rows, in bytes.
-pub(crate) const PAYLOAD_SIZES: [usize; 4] = [16, 256, 4096, 65_536];
 
 /// Argument sizes of the return-path rows (`answer_str`), in bytes.
 const ANSWER_SIZES: [usize; 2] = [16, 4096];
@@ -109,29 +108,6 @@ pub(crate) enum Kind {
     InstanceMemory,
 }
 
-/// A valid `AB` whose encoding is exactly `size` bytes (sizes from 4 up to the decode limit).
-fn ab_of_size(size: usize) -> Vec<u8> {
-    // `a = 0` takes one byte; the string's varint length takes 1 byte below 251, else 3.
-    let prefix = if size - 1 - 1 < 251 { 2 } else { 4 };
-    let ab = AB { a: 0, b: "x".repeat(size - prefix) };
-    bincode::serde::encode_to_vec(&ab, ab_config()).unwrap_or_default()
-}
-
-/// Mixed-width UTF-8 text of exactly `size` bytes.
-fn text_of_size(size: usize) -> Vec<u8> {
-    let mut text = String::with_capacity(size);
-    for c in "aé€😀 ".chars().cycle() {
-        if text.len() + c.len_utf8() > size {
-            break;
-        }
-        text.push(c);
-    }
-    while text.len() < size {
-        text.push('.');
-    }
-    text.into_bytes()
-}
-
 fn loop_spec(id: &str, title: &str, export: &'static str, payload: Vec<u8>, import: Option<Import>) -> Spec {
     let len = i32::try_from(payload.len()).unwrap_or(i32::MAX);
     Spec {
@@ -158,7 +134,7 @@ pub(crate) fn specs() -> Vec<Spec> {
             &format!("call.log_str.{size}"),
             &title,
             "loop_log_str",
-            text_of_size(size),
+            text_of_size(size).into_bytes(),
             Some(Import::LogStr),
         ));
     }
@@ -173,7 +149,7 @@ pub(crate) fn specs() -> Vec<Spec> {
         ));
     }
     for size in ANSWER_SIZES {
-        let text = text_of_size(size);
+        let text = text_of_size(size).into_bytes();
         specs.push(loop_spec(
             &format!("answer.str.{size}"),
             &format!("answer_str {} into a buffer", bytes(size)),
@@ -333,7 +309,7 @@ impl<'e> Runner<'e> {
                 ns(elapsed) / n as f64
             }
             Kind::CallWithInput { size } => {
-                let input = text_of_size(*size);
+                let input = text_of_size(*size).into_bytes();
                 let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
                 let mut call = || -> Result<()> {
                     let response = instance.call_with_input("handle_echo", black_box(&input)).map_err(e)?;
@@ -361,7 +337,7 @@ impl<'e> Runner<'e> {
                 median(&mut times)
             }
             Kind::RequestCycle { size } => {
-                let input = text_of_size(*size);
+                let input = text_of_size(*size).into_bytes();
                 let mut times = Vec::new();
                 for _ in 0..20 {
                     let (response, elapsed) = time(|| {
@@ -435,7 +411,7 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
         }
         Kind::CallWithInput { size } => {
             // The floor: the request copied in and the response copied out.
-            let input = text_of_size(*size);
+            let input = text_of_size(*size).into_bytes();
             let n = 1_000u32.max((budget.target.as_secs_f64() / 50e-9) as u32);
             let (_, elapsed) = time(|| {
                 for _ in 0..n {

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::measure::{Group, PAYLOAD_SIZES, bytes, median};
+use crate::measure::{Group, bytes, median};
+use crate::payload::PAYLOAD_SIZES;
 
 /// One column: a runtime at one tier.
 #[derive(Debug, Clone, Serialize)]

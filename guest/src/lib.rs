@@ -236,7 +236,7 @@ pub mod return_path {
         let len = u32::try_from(bytes.len()).expect("answers are small");
         match kind {
             Kind::Str => host::log_str(core::str::from_utf8(bytes).expect("the host answers UTF-8")),
-            Kind::Ab => host::log_ab(&common::decode_ab(bytes, 0, len).expect("the host answers an AB")),
+            Kind::Ab => host::log_ab(&common::decode_ab(bytes, 0, len).expect("the host answers an AB").into()),
             Kind::Cd => host::log_cd(&common::decode_cd(bytes, 0, len).expect("the host answers a CD")),
         }
     }

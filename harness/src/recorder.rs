@@ -15,9 +15,11 @@ use crate::fault::{HostError, HostErrorKind};
 /// Where an instance's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
-    /// Keep every event (owned), up to [`crate::Limits::max_log_bytes`].
+    /// Keep every event, made owned (its text copied out of guest memory), up to
+    /// [`crate::Limits::max_log_bytes`].
     Record,
-    /// Decode every event fully, then drop it: for benchmarks.
+    /// Decode every event fully, then drop it: for benchmarks. Nothing is allocated (decoded text
+    /// borrows guest memory).
     Discard,
 }
 
