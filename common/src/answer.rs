@@ -72,7 +72,7 @@ pub fn answer_to(value: &Event<'_>) -> Event<'static> {
     }
 }
 
-/// The wire image of a value, as the guest decodes it: UTF-8 bytes, a bincode [`AB`] of at most
+/// The wire image of a value, as the guest decodes it: UTF-8 bytes, a bincode [`crate::AB`] of at most
 /// [`AB_DECODE_LIMIT`] bytes, the 40-byte `CdWire`, or 4 little-endian bytes for a plain value.
 pub fn encode(value: &Event<'_>) -> Result<Vec<u8>, AnswerError> {
     Ok(match value {
