@@ -215,3 +215,23 @@ pub fn check_cli(binary: &str) {
     }
     assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));
 }
+
+/// Checks a host's `embed-*` example (`examples/embed.rs` of package `package`, e.g.
+/// `host-wasmtime` → `embed-wasmtime`): it prints the demo, then the call with input, exactly as
+/// `hello.txt` and `hello_input.txt` say, and exits 0. Call it from a test of that package
+/// (`cargo test` builds the examples, into `examples/` next to the test binary's `deps/`).
+///
+/// Panics with what differs (tests only).
+pub fn check_example(package: &str) {
+    let name = package.replace("host-", "embed-");
+    let test_binary = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = test_binary.parent().and_then(Path::parent).expect("the test binary is in `deps/`");
+    let example = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let output = std::process::Command::new(&example)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {} ({e}): build it with `cargo test`", example.display()));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{name} exited with {}:\n{stderr}", output.status);
+    let expected = read("hello.txt") + &read("hello_input.txt");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected, "{name}'s output");
+}
