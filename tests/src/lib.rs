@@ -5,6 +5,8 @@
 //! tests are in `tests/tests/`.
 #![forbid(unsafe_code)]
 
+pub mod soak;
+
 use harness::{Config, DynEngine, Engine, Failure, Limits};
 
 /// The runtimes, in report order.

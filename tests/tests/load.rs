@@ -1,21 +1,27 @@
 //! Load: many instances at once from several threads (one engine and one compiled module per
-//! runtime, shared; one store per instance), every output checked; and many
-//! instantiate-run-trap cycles in one process, every fault the expected one.
+//! runtime, shared; one store per instance), every output checked; and the soak with faults
+//! ([`conformance::soak`]): on each runtime, good guests interleaved with every hostile fixture
+//! and limit case, round-robin in one process, every output checked against its golden file.
+//!
+//! ```text
+//! cargo test -p conformance --test load
+//! LOAD_FULL=1 cargo test -p conformance --test load
+//! ```
 //!
 //! The default sizes keep the test run short. `LOAD_FULL=1` runs the sizes of the issue
-//! (8 threads × 1,000 runs, 10,000 cycles); `cargo run --release -p conformance --example load`
-//! runs them too and reports throughput and resident memory.
+//! (8 threads × 1,000 runs, 10,000 soak runs per runtime);
+//! `cargo run --release -p conformance --example load` runs them too and reports throughput and
+//! resident memory.
 
 use std::thread;
 
 use conformance::engines;
-use harness::{Fault, Limits, Trap};
+use conformance::soak::soaks;
+use harness::Limits;
 
 fn full() -> bool {
     std::env::var_os("LOAD_FULL").is_some_and(|v| v != "0")
 }
-
-const TRAP_AFTER_LOGGING: &str = include_str!("../cases/trap_after_logging.wat");
 
 #[test]
 fn concurrent_instances_all_print_the_demo() {
@@ -42,15 +48,20 @@ fn concurrent_instances_all_print_the_demo() {
 }
 
 #[test]
-fn repeated_instantiate_run_trap_cycles_keep_working() {
-    let cycles = if full() { 10_000 } else { 500 };
-    for engine in engines(&Limits::default()).expect("engines") {
-        let module = engine.load_module(TRAP_AFTER_LOGGING.as_bytes()).expect("fixture loads");
-        for cycle in 0..cycles {
-            let report = engine.run_calls(&module, &[], "run", &[vec![]]);
-            assert_eq!(report.events.len(), 2, "{} cycle {cycle}", engine.name());
-            let fault = report.outcome.map_err(|f| f.fault);
-            assert_eq!(fault, Err(Fault::Trap(Trap::Unreachable)), "{} cycle {cycle}", engine.name());
+fn soak_with_faults_every_outcome_as_its_golden_file() {
+    let runs = if full() { 10_000 } else { 300 };
+    let mut problems = Vec::new();
+    for soak in soaks().expect("soak set-up") {
+        assert!(soak.round_len() <= runs, "{}: {} runs do not cover {}", soak.runtime(), runs, soak.describe());
+        let failed: Vec<String> = (0..runs).filter_map(|n| soak.run(n).err()).collect();
+        if !failed.is_empty() {
+            problems.push(format!(
+                "{}: {} of {runs} runs differ; the first:\n{}",
+                soak.runtime(),
+                failed.len(),
+                failed[0]
+            ));
         }
     }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
