@@ -336,6 +336,10 @@ pub trait DynEngine: Send + Sync {
         calls: &[Vec<i32>],
     ) -> (Report, Result<Vec<u8>, Failure>);
 
+    /// In a new instance of `module`: calls `export` with `input` as its request
+    /// ([`Instance::call_with_input`]), or with no arguments if there is none.
+    fn run_loaded(&self, module: &LoadedModule, export: &str, input: Option<&[u8]>) -> Report;
+
     /// In a new instance of `module`: calls `export` (with `input` as its request, if given), then,
     /// however that ended, the export `after` (no parameters) in the same instance, to look at
     /// what the first call left behind (e.g. canary bytes). Returns both outcomes.
@@ -435,6 +439,23 @@ where
         }
         let report = Report { events: instance.take_events(), response: None, outcome };
         (report, instance.read_memory())
+    }
+
+    fn run_loaded(&self, module: &LoadedModule, export: &str, input: Option<&[u8]>) -> Report {
+        let checked = match input {
+            Some(_) => check_handler(&module.shape, export),
+            None => check_export(&module.shape, export, 0),
+        };
+        let instance = checked
+            .map_err(Failure::new)
+            .and_then(|()| downcast::<E>(module))
+            .and_then(|typed| self.instantiate(typed, Sink::Record));
+        let mut instance = match instance {
+            Ok(instance) => instance,
+            Err(failure) => return Report::failed(failure),
+        };
+        let (response, outcome) = call_as_run(&mut instance, export, input);
+        Report { events: instance.take_events(), response, outcome }
     }
 
     fn run_then(

@@ -7,13 +7,16 @@
 //! per runtime with resident memory measured).
 //!
 //! A round is every fixture of every suite of [`golden::suites`] (`tests/cases/`, default limits;
-//! `tests/limits/`, the suite's small limits), plus one instance called twice with its memory grown
+//! `tests/calls/`, handlers called with input; `tests/limits/`, the suite's small limits), each
+//! run the way its suite runs it, plus one instance called twice with its memory grown
 //! between the calls, each preceded by a good run (the demo `hello`, or `scenario_interleaved`,
 //! alternately). Modules are compiled once per engine, as a real host would; a fixture that does
 //! not load (invalid module, link error, limit) is in the round too, and its run is the load
 //! attempt, repeated each time.
 
 use harness::{DynEngine, Limits, LoadedModule, golden};
+
+use golden::{Case, Suite};
 
 use crate::{RUNTIMES, engines};
 
@@ -32,9 +35,11 @@ const GROWN_CALLS: usize = 2;
 enum Action {
     /// In a new instance of `modules[module]`, calls `export` `calls` times.
     Call { module: usize, export: &'static str, calls: usize },
+    /// In a new instance of `modules[module]`, calls `export` with `input` as its request.
+    CallWithInput { module: usize, export: &'static str, input: &'static str },
     /// Loads the module (parse, compile, ABI and limit checks), which fails, then reports it as
-    /// [`DynEngine::run`] does.
-    Load { bytes: Vec<u8> },
+    /// its suite's run does ([`Suite::run`]).
+    Load { bytes: Vec<u8>, suite: usize },
 }
 
 /// One run of the round, and the output it must print.
@@ -45,12 +50,13 @@ struct Step {
     expected: String,
 }
 
-/// A fixture read from disk, with its golden text.
+/// A fixture read from disk, with its suite and case (whose golden file may be per runtime).
 struct Fixture {
     label: String,
     limits: usize,
+    suite: usize,
+    case: Case,
     bytes: Vec<u8>,
-    expected: String,
 }
 
 /// The soak on one runtime: its engines (one per set of limits), the modules loaded once, and the
@@ -59,6 +65,7 @@ pub struct Soak {
     runtime: &'static str,
     engines: Vec<Box<dyn DynEngine>>,
     modules: Vec<LoadedModule>,
+    suites: Vec<Suite>,
     steps: Vec<Step>,
 }
 
@@ -80,46 +87,54 @@ pub fn soaks() -> Result<Vec<Soak>, String> {
     }
 
     let mut fixtures = Vec::new();
-    for suite in &suites {
+    for (suite_index, suite) in suites.iter().enumerate() {
         let index = limits.iter().position(|l| *l == suite.limits).expect("listed above");
         for case in suite.cases() {
             let bytes = std::fs::read(&case.path).map_err(|e| format!("{}: {e}", case.path.display()))?;
-            let golden_path = golden::dir().join(&case.golden_name);
-            let expected =
-                std::fs::read_to_string(&golden_path).map_err(|e| format!("{}: {e}", golden_path.display()))?;
-            fixtures.push(Fixture { label: format!("{}/{}", suite.dir, case.name), limits: index, bytes, expected });
+            let label = format!("{}/{}", suite.dir, case.name);
+            fixtures.push(Fixture { label, limits: index, suite: suite_index, case, bytes });
         }
     }
     let good: Vec<String> = GOOD.iter().map(|(_, name)| golden::read(name)).collect();
-    per_runtime.into_iter().map(|engines| Soak::new(engines, &fixtures, &good)).collect()
+    per_runtime.into_iter().map(|engines| Soak::new(engines, &suites, &fixtures, &good)).collect()
 }
 
 impl Soak {
-    fn new(engines: Vec<Box<dyn DynEngine>>, fixtures: &[Fixture], good: &[String]) -> Result<Soak, String> {
+    fn new(
+        engines: Vec<Box<dyn DynEngine>>,
+        suites: &[Suite],
+        fixtures: &[Fixture],
+        good: &[String],
+    ) -> Result<Soak, String> {
         let runtime = engines[0].name();
         let guest = engines[0].load_module(guest_wasm::GUEST_WASM).map_err(|f| format!("{runtime}: guest: {f}"))?;
         let mut modules = vec![guest];
         let mut hostile = Vec::new();
         let mut grown = false;
         for fixture in fixtures {
+            let golden_path = golden::dir().join(fixture.case.golden_name_for(runtime));
+            let expected =
+                std::fs::read_to_string(&golden_path).map_err(|e| format!("{}: {e}", golden_path.display()))?;
+            let suite = &suites[fixture.suite];
             let loaded = engines[fixture.limits].load_module(&fixture.bytes).ok().map(|module| {
                 modules.push(module);
                 modules.len() - 1
             });
-            let action = match loaded {
-                Some(module) => Action::Call { module, export: "run", calls: 1 },
-                None => Action::Load { bytes: fixture.bytes.clone() },
+            let action = match (loaded, suite.input) {
+                (Some(module), None) => Action::Call { module, export: suite.export(), calls: 1 },
+                (Some(module), Some(input)) => Action::CallWithInput { module, export: suite.export(), input },
+                (None, _) => Action::Load { bytes: fixture.bytes.clone(), suite: fixture.suite },
             };
             hostile.push(Step {
                 label: fixture.label.clone(),
                 engine: fixture.limits,
                 action,
-                expected: fixture.expected.clone(),
+                expected: expected.clone(),
             });
             if let Some(module) = loaded
                 && fixture.label == GROWN_BETWEEN_CALLS
             {
-                let (events, outcome) = fixture.expected.split_at(last_line_start(&fixture.expected));
+                let (events, outcome) = expected.split_at(last_line_start(&expected));
                 hostile.push(Step {
                     label: format!("{} × {GROWN_CALLS} calls", fixture.label),
                     engine: fixture.limits,
@@ -144,7 +159,7 @@ impl Soak {
             });
             steps.push(step);
         }
-        Ok(Soak { runtime, engines, modules, steps })
+        Ok(Soak { runtime, engines, modules, suites: suites.to_vec(), steps })
     }
 
     /// The runtime.
@@ -184,7 +199,10 @@ impl Soak {
             Action::Call { module, export, calls } => {
                 engine.run_calls(&self.modules[*module], &[], export, &vec![vec![]; *calls])
             }
-            Action::Load { bytes } => engine.run(bytes, "run", &[]),
+            Action::CallWithInput { module, export, input } => {
+                engine.run_loaded(&self.modules[*module], export, Some(input.as_bytes()))
+            }
+            Action::Load { bytes, suite } => self.suites[*suite].run(engine, bytes),
         };
         let actual = golden::render(&report.lines());
         if actual == step.expected {
