@@ -408,7 +408,10 @@ where
     }
 
     fn run_calls(&self, module: &LoadedModule, writes: &[(u32, &[u8])], export: &str, calls: &[Vec<i32>]) -> Report {
-        self.run_calls_then_read(module, writes, export, calls).0
+        match calls_in_new_instance::<E>(self, module, writes, export, calls) {
+            Ok((_, report)) => report,
+            Err(failure) => Report::failed(failure),
+        }
     }
 
     fn run_calls_then_read(
@@ -418,27 +421,10 @@ where
         export: &str,
         calls: &[Vec<i32>],
     ) -> (Report, Result<Vec<u8>, Failure>) {
-        let fail = |failure: Failure| (Report::failed(failure.clone()), Err(failure));
-        let mut instance = match downcast::<E>(module).and_then(|typed| self.instantiate(typed, Sink::Record)) {
-            Ok(instance) => instance,
-            Err(failure) => return fail(failure),
-        };
-        for (offset, bytes) in writes {
-            if let Err(failure) = instance.write_memory(*offset, bytes) {
-                return fail(failure);
-            }
+        match calls_in_new_instance::<E>(self, module, writes, export, calls) {
+            Ok((mut instance, report)) => (report, instance.read_memory()),
+            Err(failure) => (Report::failed(failure.clone()), Err(failure)),
         }
-        let mut outcome = Ok(None);
-        for args in calls {
-            outcome = check_export(&module.shape, export, args.len())
-                .map_err(Failure::new)
-                .and_then(|()| instance.call(export, args));
-            if outcome.is_err() {
-                break;
-            }
-        }
-        let report = Report { events: instance.take_events(), response: None, outcome };
-        (report, instance.read_memory())
     }
 
     fn run_loaded(&self, module: &LoadedModule, export: &str, input: Option<&[u8]>) -> Report {
@@ -473,6 +459,36 @@ where
         let report = Report { events: instance.take_events(), response, outcome };
         (report, instance.call(after, &[]))
     }
+}
+
+/// [`DynEngine::run_calls`]: in a new instance of `module`, the writes, then the calls, stopping at
+/// the first failure. Returns the instance (for a look at its memory) with the report, or why there
+/// is no instance.
+fn calls_in_new_instance<E: Engine>(
+    engine: &E,
+    module: &LoadedModule,
+    writes: &[(u32, &[u8])],
+    export: &str,
+    calls: &[Vec<i32>],
+) -> Result<(E::Instance, Report), Failure>
+where
+    E::Module: 'static,
+{
+    let mut instance = engine.instantiate(downcast::<E>(module)?, Sink::Record)?;
+    for (offset, bytes) in writes {
+        instance.write_memory(*offset, bytes)?;
+    }
+    let mut outcome = Ok(None);
+    for args in calls {
+        outcome = check_export(&module.shape, export, args.len())
+            .map_err(Failure::new)
+            .and_then(|()| instance.call(export, args));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    let report = Report { events: instance.take_events(), response: None, outcome };
+    Ok((instance, report))
 }
 
 /// Calls `export` of `instance` the way a run does: with `input` as its request, or with no
