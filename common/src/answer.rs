@@ -391,6 +391,10 @@ impl PendingAnswer {
         let ret_ptr = ret_ptr.cast_unsigned();
         checked_range(memory.len(), Part::ReturnArea, ret_ptr, RETURN_AREA_SIZE)?;
         let bytes = answer_bytes(kind, memory, ptr, len)?;
+        // A text of nearly 4 GiB would have an answer longer than a 32-bit length can say.
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(AnswerError::TooLarge { size: bytes.len(), limit: u32::MAX as usize });
+        }
         Ok(PendingAnswer {
             bytes,
             align: answer_align(kind),
@@ -399,7 +403,8 @@ impl PendingAnswer {
         })
     }
 
-    /// The size to ask the allocator for, as its `i32` parameter.
+    /// The size to ask the allocator for, as its `i32` parameter (at most `u32::MAX`, checked by
+    /// [`PendingAnswer::new`]).
     pub fn size(&self) -> i32 {
         u32::try_from(self.bytes.len()).unwrap_or(u32::MAX).cast_signed()
     }
