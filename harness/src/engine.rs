@@ -255,10 +255,7 @@ pub fn run_module_with_input<E: Engine>(
         Ok(instance) => instance,
         Err(failure) => return Report::failed(failure),
     };
-    let (response, outcome) = match instance.call_with_input(export, input) {
-        Ok(response) => (Some(response), Ok(Some(0))),
-        Err(failure) => (None, Err(failure)),
-    };
+    let (response, outcome) = call_as_run(&mut instance, export, Some(input));
     Report { events: instance.take_events(), response, outcome }
 }
 
