@@ -27,15 +27,15 @@ fn payloads() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 fn calls(c: &mut Criterion) {
     let config = Config { limits: Limits::unmetered(), tier: None, bench_imports: true };
     let mut seen = Vec::new();
-    for tier in conformance::all_tiers(&config) {
+    for tier in runtimes::all_tiers(&config) {
         // Each runtime's first tier is its default.
-        if seen.contains(&tier.runtime) {
+        if seen.contains(&tier.runtime.name) {
             continue;
         }
-        seen.push(tier.runtime);
+        seen.push(tier.runtime.name);
         let engine = tier.engine.expect("engine");
         let module = engine.load_module(BENCH_WAT.as_bytes()).expect("bench module");
-        let mut group = c.benchmark_group(tier.runtime);
+        let mut group = c.benchmark_group(tier.runtime.name);
         for (name, export, payload) in payloads() {
             let mut instance = engine.instantiate_module(&module, Sink::Discard).expect("instance");
             instance.write_memory(0, &payload).expect("payload");

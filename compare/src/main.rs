@@ -96,11 +96,11 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
 
     // Step 1: every tier's engine, the guest and the bench module loaded, a bench instance ready.
-    let tiers = conformance::all_tiers(&bench_config());
+    let tiers = runtimes::all_tiers(&bench_config());
     let mut columns = Vec::new();
     let mut runners = Vec::new();
     for tier in &tiers {
-        let label = format!("{}/{}", tier.runtime, tier.tier);
+        let label = tier.label();
         let runner = match &tier.engine {
             Ok(engine) => Runner::new(engine.as_ref(), &args.out),
             Err(failure) => Err(anyhow::anyhow!("{failure}")),
@@ -112,7 +112,7 @@ fn main() -> Result<()> {
             }
             Err(e) => Some(format!("{e:#}")),
         };
-        columns.push(Column { label, runtime: tier.runtime, tier: tier.tier, unavailable });
+        columns.push(Column { label, runtime: tier.runtime.name, tier: tier.tier, unavailable });
     }
     if !runners.iter().any(|(label, _)| label == BASELINE) {
         bail!("the baseline {BASELINE} is not available");

@@ -531,7 +531,7 @@ pub(crate) fn memory_probe(
 ) -> Result<(f64, f64)> {
     let e = |f: harness::Failure| anyhow::anyhow!("{f}");
     let base = rss_kib().context("no /proc/self/status")?;
-    let engine = conformance::one_tier(runtime, tier, config).context("no such tier")?.engine.map_err(e)?;
+    let engine = runtimes::one_tier(runtime, tier, config).context("no such tier")?.engine.map_err(e)?;
     let module = engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
     let mut first = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
     ensure!(first.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");

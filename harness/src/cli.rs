@@ -33,9 +33,10 @@ struct Args {
     /// Like `--input`, with the bytes of FILE as the request.
     #[arg(long, value_name = "FILE")]
     input_file: Option<PathBuf>,
-    /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().fuel.unwrap_or(0))]
-    fuel: u64,
+    /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit [default:
+    /// 1000000000, or no limit on a runtime that cannot meter fuel].
+    #[arg(long, value_name = "N")]
+    fuel: Option<u64>,
     /// The most a linear memory may grow to, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_memory_bytes / MIB)]
     max_memory: usize,
@@ -54,7 +55,15 @@ struct Args {
 /// The `main` of a host binary: parses the arguments, runs the guest on engine `E`, prints the
 /// report. Exit status 0 when the call returned, 1 when it failed, 2 for a usage or I/O error.
 pub fn main<E: Engine>() -> ExitCode {
-    let args = Args::parse();
+    main_from::<E>(std::env::args_os())
+}
+
+/// [`main`] with the given command line (its first item is the program name).
+pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsString>) -> ExitCode {
+    let args = match Args::try_parse_from(command_line) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     let program = format!("host-{}", E::NAME);
     let read = |path: &PathBuf| {
         std::fs::read(path).map_err(|e| eprintln!("{program}: error: cannot read {}: {e}", path.display()))
@@ -81,7 +90,11 @@ pub fn main<E: Engine>() -> ExitCode {
         return ExitCode::from(2);
     };
     let limits = Limits {
-        fuel: (args.fuel > 0).then_some(args.fuel),
+        fuel: match args.fuel {
+            Some(0) => None,
+            Some(fuel) => Some(fuel),
+            None => Limits::default().fuel.filter(|_| E::METERS_FUEL),
+        },
         max_memory_bytes,
         max_table_elements: args.max_table_elements,
         max_log_bytes,

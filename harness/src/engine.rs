@@ -22,6 +22,11 @@ pub trait Engine: Sized + Send + Sync {
     const NAME: &'static str;
     /// The compiler tiers this host offers (see [`Config::tier`]), the runtime's default first.
     const TIERS: &'static [&'static str];
+    /// Whether the runtime can stop a guest when its fuel ([`crate::Limits::fuel`]) runs out. A
+    /// runtime that cannot (no instruction metering, no interruption) cannot stop an endless loop:
+    /// its [`Engine::new`] refuses a configuration with fuel ([`Fault::Setup`]), and it is unfit
+    /// for untrusted guests.
+    const METERS_FUEL: bool = true;
     /// A compiled module.
     type Module: Clone + Send + Sync;
     /// An instance with its own store, its imports bound and its memory looked up.
@@ -297,6 +302,9 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::tier`].
     fn tier(&self) -> &'static str;
 
+    /// [`Engine::METERS_FUEL`].
+    fn meters_fuel(&self) -> bool;
+
     /// How long [`Engine::compile`] takes on `wasm` (a binary module), timed around the call alone.
     fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure>;
 
@@ -360,6 +368,10 @@ where
 
     fn tier(&self) -> &'static str {
         Engine::tier(self)
+    }
+
+    fn meters_fuel(&self) -> bool {
+        E::METERS_FUEL
     }
 
     fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure> {

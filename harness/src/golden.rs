@@ -113,7 +113,17 @@ pub struct Case {
     pub golden_name: String,
 }
 
+/// The outcome line of a run stopped by its fuel budget.
+const OUT_OF_FUEL: &str = "failed trap.out-of-fuel:";
+
 impl Case {
+    /// Whether only fuel stops this case (its shared golden file ends out of fuel): a runtime
+    /// that cannot meter fuel ([`crate::Engine::METERS_FUEL`]) would run it forever, so it is not
+    /// run there; every other case runs there without a fuel limit.
+    pub fn needs_fuel(&self) -> bool {
+        read(&self.golden_name).lines().last().is_some_and(|line| line.starts_with(OUT_OF_FUEL))
+    }
+
     /// The golden file `runtime` must match: `DIR/NAME.RUNTIME.txt` where a runtime is documented
     /// to differ (a divergence found and kept, with the reason in the fixture and the README),
     /// else the shared `DIR/NAME.txt`.
@@ -137,10 +147,15 @@ impl Suite {
         }
     }
 
-    /// The host-binary arguments that run `case` the way this suite runs it.
-    pub fn cli_args(&self, case: &Case) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> =
-            crate::cli::limit_args(&self.limits).into_iter().map(Into::into).collect();
+    /// The limits `case` runs with on a runtime: the suite's, without fuel on a runtime that
+    /// cannot meter it (where [`Case::needs_fuel`] cases are not run).
+    pub fn limits_for(&self, meters_fuel: bool) -> Limits {
+        Limits { fuel: self.limits.fuel.filter(|_| meters_fuel), ..self.limits.clone() }
+    }
+
+    /// The host-binary arguments that run `case` the way this suite runs it, with `limits`.
+    pub fn cli_args(&self, case: &Case, limits: &Limits) -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = crate::cli::limit_args(limits).into_iter().map(Into::into).collect();
         args.extend(["--guest".into(), case.path.clone().into_os_string(), "--invoke".into(), self.export().into()]);
         if let Some(input) = self.input {
             args.extend(["--input".into(), input.into()]);
@@ -165,28 +180,37 @@ impl Suite {
     }
 }
 
-/// The runtime a host binary runs (`host-wasmer` → `wasmer`).
-fn runtime_of(binary: &str) -> &str {
-    let name = Path::new(binary).file_stem().and_then(|s| s.to_str()).unwrap_or(binary);
-    name.strip_prefix("host-").unwrap_or(name)
-}
-
 /// Checks a host binary end to end: without arguments it prints the demo (`hello.txt`) and exits
 /// 0; with `--input` it greets (`hello_input.txt`); for every fixture of every suite,
 /// [`Suite::cli_args`] (`--guest CASE --invoke run` with the suite's limit flags) prints the
 /// golden output, exits 0 exactly when the call returned and 1 otherwise, and on
-/// failure writes exactly one line to stderr.
+/// failure writes exactly one line to stderr. `binary` runs engine `E`.
+///
+/// On a runtime that cannot meter fuel, the cases run without a fuel limit, and each case only
+/// fuel stops ([`Case::needs_fuel`]) is run with its fuel limit instead, which the binary must
+/// refuse: exit status 2 and one error line.
 ///
 /// Panics with every mismatch found (tests only).
-pub fn check_cli(binary: &str) {
+pub fn check_cli<E: crate::Engine>(binary: &str) {
     let mut problems = Vec::new();
-    let mut check = |label: &str, args: &[&std::ffi::OsStr], golden_name: &str| {
+    let mut check = |label: &str, args: &[&std::ffi::OsStr], golden_name: Option<&str>| {
         let output = match std::process::Command::new(binary).args(args).output() {
             Ok(output) => output,
             Err(e) => return problems.push(format!("{label}: cannot run {binary}: {e}")),
         };
-        let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
+        let Some(golden_name) = golden_name else {
+            // A fuel limit this runtime cannot enforce: refused before anything runs.
+            if output.status.code() != Some(2) || !output.stdout.is_empty() || stderr.lines().count() != 1 {
+                problems.push(format!(
+                    "{label}: a fuel limit on a runtime without metering must be refused (exit 2, one error \
+                     line), got {:?}:\n{stderr}",
+                    output.status.code()
+                ));
+            }
+            return;
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
         let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
         let rendered = render(&lines);
         let expected = read(golden_name);
@@ -204,13 +228,16 @@ pub fn check_cli(binary: &str) {
             problems.push(format!("{label}: expected {want_lines} error line(s) on stderr, got:\n{stderr}"));
         }
     };
-    check("demo", &[], "hello.txt");
-    check("demo with input", &["--input".as_ref(), CALL_INPUT.as_ref()], "hello_input.txt");
+    check("demo", &[], Some("hello.txt"));
+    check("demo with input", &["--input".as_ref(), CALL_INPUT.as_ref()], Some("hello_input.txt"));
     for suite in suites() {
         for case in suite.cases() {
-            let args = suite.cli_args(&case);
+            let refused = !E::METERS_FUEL && case.needs_fuel();
+            let limits = if refused { suite.limits.clone() } else { suite.limits_for(E::METERS_FUEL) };
+            let args = suite.cli_args(&case, &limits);
             let args: Vec<&std::ffi::OsStr> = args.iter().map(AsRef::as_ref).collect();
-            check(&format!("{}/{}", suite.dir, case.name), &args, &case.golden_name_for(runtime_of(binary)));
+            let golden_name = case.golden_name_for(E::NAME);
+            check(&format!("{}/{}", suite.dir, case.name), &args, (!refused).then_some(golden_name.as_str()));
         }
     }
     assert!(problems.is_empty(), "{binary}:\n{}", problems.join("\n\n"));

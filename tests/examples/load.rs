@@ -30,9 +30,9 @@ use std::thread;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail, ensure};
-use conformance::engines;
 use conformance::soak::soaks;
 use harness::Limits;
+use runtimes::engines;
 
 const THREADS: usize = 8;
 const RUNS_PER_THREAD: usize = 1_000;

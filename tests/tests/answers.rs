@@ -13,9 +13,9 @@ use std::sync::OnceLock;
 
 use common::answer::{PendingAnswer, answer_into};
 use common::{AB, CD, Event, Import, OutputBuffer, ValueKind, ab_config};
-use conformance::engines;
 use harness::{DynEngine, Failure, Fault, HostError, HostErrorKind, Limits, LoadedModule};
 use proptest::prelude::*;
+use runtimes::engines;
 
 const MEMORY_SIZE: u32 = 65_536;
 const DISPATCH: &str = include_str!("../modules/answer_dispatch.wat");

@@ -5,8 +5,8 @@
 //! 10,000 rounds (a trapped call and a good one each) per runtime.
 
 use common::Event;
-use conformance::engines;
 use harness::{Fault, Limits, Sink, Trap};
+use runtimes::engines;
 
 const MODULE: &str = include_str!("../modules/good_and_bad_handlers.wat");
 

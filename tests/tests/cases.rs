@@ -13,8 +13,8 @@
 //! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test cases`
 //! and reviewing the new golden file.
 
-use conformance::all_tiers;
 use harness::{Config, DynEngine, golden};
+use runtimes::all_tiers;
 
 /// For a fixture that exports `canaries` (`() -> i32`: 1 when the canary bytes around its output
 /// buffers are intact): runs the case, then `canaries` in the same instance, and says what is
@@ -45,15 +45,25 @@ fn run_suite(dir: &str, at_least: usize) {
     let suite = golden::suites().into_iter().find(|s| s.dir == dir).expect("suite");
     let engines: Vec<_> = all_tiers(&Config::new(suite.limits.clone()))
         .into_iter()
-        .map(|t| t.engine.unwrap_or_else(|f| panic!("{}/{}: {f}", t.runtime, t.tier)))
+        .map(|t| {
+            let label = t.label();
+            t.engine.unwrap_or_else(|f| panic!("{label}: {f}"))
+        })
         .collect();
     let cases = suite.cases();
     assert!(cases.len() >= at_least, "only {} fixtures found in {dir}", cases.len());
     let mut problems = Vec::new();
+    let mut not_run = Vec::new();
     for case in &cases {
         let bytes = std::fs::read(&case.path).expect("fixture");
         let mut texts = Vec::new();
         for engine in &engines {
+            // A runtime that cannot meter fuel runs the cases without a fuel limit (it refuses
+            // one: checked below), and cannot run those only fuel stops.
+            if !engine.meters_fuel() && case.needs_fuel() {
+                not_run.push(format!("{}/{} × {}", engine.name(), engine.tier(), case.name));
+                continue;
+            }
             let report = suite.run(engine.as_ref(), &bytes);
             let text = golden::render(&report.lines());
             let golden_name = case.golden_name_for(engine.name());
@@ -76,6 +86,16 @@ fn run_suite(dir: &str, at_least: usize) {
                 "{}: {} and {other} disagree\n--- {}\n{}--- {other}\n{text}",
                 case.name, first.0, first.0, first.1
             ));
+        }
+    }
+    if !not_run.is_empty() {
+        println!("not run (only fuel stops them, and these runtimes cannot meter it):\n  {}", not_run.join("\n  "));
+    }
+    // A runtime without fuel metering refuses a fuel limit rather than ignoring it.
+    for runtime in runtimes::RUNTIMES.iter().filter(|r| !r.meters_fuel) {
+        let refused = runtime.engine_exactly(&Config::new(suite.limits.clone()));
+        if !matches!(&refused, Err(f) if matches!(f.fault, harness::Fault::Setup(_))) {
+            problems.push(format!("{}: a fuel limit must be refused with a setup error", runtime.name));
         }
     }
     // Faults leave the engines usable.

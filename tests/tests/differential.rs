@@ -12,9 +12,9 @@
 use std::sync::OnceLock;
 
 use common::{AB, CD, CD_WIRE_SIZE, Event, Import, ab_config, decode_value};
-use conformance::engines;
 use harness::{DynEngine, Failure, Fault, HostError, HostErrorKind, Limits, LoadedModule};
 use proptest::prelude::*;
+use runtimes::engines;
 
 const MEMORY_SIZE: u32 = 65_536;
 const DISPATCH: &str = include_str!("../modules/dispatch.wat");

@@ -58,11 +58,11 @@ use std::time::Instant;
 
 use arbitrary::Unstructured;
 use common::Event;
-use conformance::all_tiers;
 use harness::{Config, DynEngine, Fault, Limits, ModuleShape, Sink, Trap, WASM_PAGE_SIZE, check_export};
 use proptest::collection::vec;
 use proptest::prelude::any;
 use proptest::test_runner::{Config as ProptestConfig, RngSeed, TestCaseError, TestError, TestRunner};
+use runtimes::all_tiers;
 use wasm_smith::InstructionKinds;
 
 /// Modules per run unless `GENERATED_MODULES` says otherwise.
@@ -529,7 +529,7 @@ fn observe(label: String, engine: &dyn DynEngine, generated: &Generated) -> Trac
     Trace { label, load: Ok(shape), load_detail: None, steps }
 }
 
-/// The engines of every tier, with `fuel`.
+/// The engines of every tier of every runtime that meters fuel (the others could loop forever), with `fuel`.
 fn engines(fuel: u64) -> &'static [(String, Box<dyn DynEngine>)] {
     static BASE: OnceLock<Vec<(String, Box<dyn DynEngine>)>> = OnceLock::new();
     static RECHECK: OnceLock<Vec<(String, Box<dyn DynEngine>)>> = OnceLock::new();
@@ -537,6 +537,8 @@ fn engines(fuel: u64) -> &'static [(String, Box<dyn DynEngine>)] {
     cell.get_or_init(|| {
         all_tiers(&Config::new(limits(fuel)))
             .into_iter()
+            // Generated modules may loop forever: only runtimes that meter fuel can run them.
+            .filter(|t| t.runtime.meters_fuel)
             .map(|t| {
                 let label = t.label();
                 (label.clone(), t.engine.unwrap_or_else(|f| panic!("{label}: {f}")))

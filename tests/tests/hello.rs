@@ -1,7 +1,7 @@
 //! The demo: `hello` prints the same thing on every runtime, and that thing is the golden file.
 
-use conformance::engines;
 use harness::{Limits, golden};
+use runtimes::engines;
 
 #[test]
 fn hello_matches_the_golden_output_on_every_runtime() {

@@ -2,8 +2,8 @@
 //! pre-reserved instance slots and maps memory copy-on-write: whatever one instance wrote into
 //! its memory must be gone in the next instance, which starts from the module's own image.
 
-use conformance::all_tiers;
 use harness::{Config, Sink};
+use runtimes::all_tiers;
 
 #[test]
 fn no_instance_sees_what_an_earlier_one_wrote() {

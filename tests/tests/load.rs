@@ -15,9 +15,9 @@
 
 use std::thread;
 
-use conformance::engines;
 use conformance::soak::soaks;
 use harness::Limits;
+use runtimes::engines;
 
 fn full() -> bool {
     std::env::var_os("LOAD_FULL").is_some_and(|v| v != "0")

@@ -5,14 +5,17 @@
 //! Adding a scenario is adding an export to `guest/src/lib.rs`, then
 //! `BLESS=1 cargo test -p conformance --test scenarios` and reviewing the new golden file.
 
-use conformance::all_tiers;
 use harness::{Config, golden};
+use runtimes::all_tiers;
 
 #[test]
 fn every_scenario_matches_its_golden_file_on_every_runtime() {
     let engines: Vec<_> = all_tiers(&Config::default())
         .into_iter()
-        .map(|t| t.engine.unwrap_or_else(|f| panic!("{}/{}: {f}", t.runtime, t.tier)))
+        .map(|t| {
+            let label = t.label();
+            t.engine.unwrap_or_else(|f| panic!("{label}: {f}"))
+        })
         .collect();
     let modules: Vec<_> = engines
         .iter()

@@ -1,0 +1,129 @@
+//! The one list of runtimes wasm-hostcall runs on: [`RUNTIMES`].
+//!
+//! Every host crate (`hosts/host-*`) is registered here once, and everything that runs "every
+//! runtime" reads this list: the conformance tests, the comparison tool, and the `runtimes`
+//! binary (`cargo run -p runtimes -- list`). Adding a runtime is one host crate and one line in
+//! [`RUNTIMES`] (behind a cargo feature if its build needs system packages).
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use harness::{Config, DynEngine, Engine, Failure, Limits};
+
+/// A registered runtime: what its host crate says about itself, and how to make its engines.
+#[derive(Debug, Clone, Copy)]
+pub struct Runtime {
+    /// [`Engine::NAME`].
+    pub name: &'static str,
+    /// [`Engine::TIERS`], the default first.
+    pub tiers: &'static [&'static str],
+    /// [`Engine::METERS_FUEL`].
+    pub meters_fuel: bool,
+    new: fn(&Config) -> Result<Box<dyn DynEngine>, Failure>,
+    cli: fn(Vec<OsString>) -> ExitCode,
+}
+
+impl Runtime {
+    /// The entry for the host crate whose engine is `E`.
+    pub const fn of<E: Engine + 'static>() -> Runtime
+    where
+        E::Module: 'static,
+        E::Instance: 'static,
+    {
+        Runtime {
+            name: E::NAME,
+            tiers: E::TIERS,
+            meters_fuel: E::METERS_FUEL,
+            new: |config| E::new(config).map(|e| Box::new(e) as Box<dyn DynEngine>),
+            cli: harness::cli::main_from::<E>,
+        }
+    }
+
+    /// An engine of this runtime set up as `config` says, except that a runtime that cannot
+    /// meter fuel gets none (see [`Engine::METERS_FUEL`]: such a runtime refuses a fuel limit).
+    pub fn engine(&self, config: &Config) -> Result<Box<dyn DynEngine>, Failure> {
+        (self.new)(&self.adapt(config))
+    }
+
+    /// An engine of this runtime set up exactly as `config` says (a fuel limit included, which a
+    /// runtime without metering refuses).
+    pub fn engine_exactly(&self, config: &Config) -> Result<Box<dyn DynEngine>, Failure> {
+        (self.new)(config)
+    }
+
+    /// `config` as [`Runtime::engine`] applies it to this runtime.
+    pub fn adapt(&self, config: &Config) -> Config {
+        let fuel = config.limits.fuel.filter(|_| self.meters_fuel);
+        Config { limits: Limits { fuel, ..config.limits.clone() }, ..config.clone() }
+    }
+
+    /// Runs this runtime's host binary (`harness::cli`) with `command_line` (program name first).
+    pub fn cli_main(&self, command_line: Vec<OsString>) -> ExitCode {
+        (self.cli)(command_line)
+    }
+}
+
+/// Every runtime this build has, in report order. Runtimes whose build needs system packages are
+/// here only when their cargo feature is on (see the README).
+pub const RUNTIMES: &[Runtime] = &[
+    Runtime::of::<host_wasmtime::Wasmtime>(),
+    Runtime::of::<host_wasmer::Wasmer>(),
+    Runtime::of::<host_wasmi::Wasmi>(),
+];
+
+/// The runtime called `name`, if this build has it.
+pub fn find(name: &str) -> Option<&'static Runtime> {
+    RUNTIMES.iter().find(|r| r.name == name)
+}
+
+/// The names of [`RUNTIMES`], in order.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    RUNTIMES.iter().map(|r| r.name)
+}
+
+/// One engine per runtime, at its default tier, each enforcing `limits` (see [`Runtime::engine`]),
+/// in [`RUNTIMES`] order.
+pub fn engines(limits: &Limits) -> Result<Vec<Box<dyn DynEngine>>, Failure> {
+    let config = Config::new(limits.clone());
+    RUNTIMES.iter().map(|runtime| runtime.engine(&config)).collect()
+}
+
+/// A runtime at one of its tiers: the engine, or why it cannot be set up here.
+pub struct Tier {
+    /// The runtime.
+    pub runtime: &'static Runtime,
+    /// The tier.
+    pub tier: &'static str,
+    /// The engine, or why this tier is not available.
+    pub engine: Result<Box<dyn DynEngine>, Failure>,
+}
+
+impl Tier {
+    /// `runtime/tier`, as reports name it.
+    pub fn label(&self) -> String {
+        format!("{}/{}", self.runtime.name, self.tier)
+    }
+}
+
+/// Every tier of every runtime, in [`RUNTIMES`] order then tier order (each runtime's default
+/// first), each set up as `config` says (see [`Runtime::engine`]; `config.tier` is ignored).
+pub fn all_tiers(config: &Config) -> Vec<Tier> {
+    RUNTIMES
+        .iter()
+        .flat_map(|runtime| runtime.tiers.iter().map(move |&tier| make_tier(runtime, tier, config)))
+        .collect()
+}
+
+/// One runtime at one tier (`None` if this build has no such runtime or tier), set up as
+/// `config` says (see [`Runtime::engine`]; `config.tier` is ignored).
+pub fn one_tier(runtime: &str, tier: &str, config: &Config) -> Option<Tier> {
+    let runtime = find(runtime)?;
+    let tier = runtime.tiers.iter().copied().find(|t| *t == tier)?;
+    Some(make_tier(runtime, tier, config))
+}
+
+fn make_tier(runtime: &'static Runtime, tier: &'static str, config: &Config) -> Tier {
+    let config = Config { tier: Some(tier.to_owned()), ..config.clone() };
+    Tier { runtime, tier, engine: runtime.engine(&config) }
+}
