@@ -1,29 +1,35 @@
-//! Records, for the report, the versions of the runtime crates (from `Cargo.lock`) and of rustc.
+//! Records, for the report, the version of every package in `Cargo.lock` (the runtimes' among
+//! them) and of rustc.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let lock_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+    // At run time, not `env!`: a build script compiled in another checkout must not read that
+    // checkout's lock file.
+    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let lock_path = manifest_dir.join("../Cargo.lock");
     println!("cargo::rerun-if-changed={}", lock_path.display());
-    let lock = std::fs::read_to_string(&lock_path).unwrap_or_default();
-    for (krate, var) in [
-        ("wasmtime", "WASMTIME"),
-        ("wasmer", "WASMER"),
-        ("wasmi", "WASMI"),
-        ("cranelift-codegen", "CRANELIFT"),
-        ("bincode", "BINCODE"),
-    ] {
-        // Every version of the crate in the lock file (cranelift appears twice: wasmtime's and
-        // wasmer's), joined with '+'.
-        let versions: Vec<&str> = lock
-            .split("[[package]]")
-            .filter(|block| block.lines().any(|l| l.trim() == format!("name = \"{krate}\"")))
-            .filter_map(|block| block.lines().find_map(|l| l.trim().strip_prefix("version = \"")))
-            .map(|v| v.trim_end_matches('"'))
-            .collect();
-        println!("cargo::rustc-env=VERSION_{var}={}", versions.join("+"));
+    let lock =
+        std::fs::read_to_string(&lock_path).unwrap_or_else(|e| panic!("cannot read {}: {e}", lock_path.display()));
+    // `(name, version)` of every package; a crate locked twice (cranelift: wasmtime's and
+    // wasmer's) appears twice.
+    let mut packages = String::from("&[\n");
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |key: &str| {
+            block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(key))
+                .map(|v| v.trim_start_matches(" = ").trim_matches('"'))
+        };
+        if let (Some(name), Some(version)) = (field("name"), field("version")) {
+            packages += &format!("    ({name:?}, {version:?}),\n");
+        }
     }
+    packages += "]\n";
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("locked.rs");
+    std::fs::write(&out, packages).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     let version = Command::new(rustc)
         .arg("--version")

@@ -35,7 +35,7 @@ use serde_json::json;
 use crate::measure::{Budget, Kind, Runner, native_sample, specs};
 use crate::report::{Column, Results, Row};
 
-/// Measures wasmtime, wasmer and wasmi (every tier) side by side and reports ratios.
+/// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier) side by side and reports ratios.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -66,6 +66,14 @@ struct Args {
 }
 
 /// The column every ratio is taken against.
+/// `(name, version)` of every package in `Cargo.lock` (written by `build.rs`).
+const LOCKED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/locked.rs"));
+
+/// The locked version of `krate` (versions joined with '+' if it is locked more than once).
+fn locked(krate: &str) -> String {
+    LOCKED.iter().filter(|(name, _)| *name == krate).map(|(_, version)| *version).collect::<Vec<_>>().join("+")
+}
+
 const BASELINE: &str = "wasmtime/cranelift";
 
 fn bench_config() -> Config {
@@ -188,14 +196,17 @@ fn main() -> Result<()> {
     let results = Results {
         date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
         machine: machine(),
-        versions: BTreeMap::from([
-            ("wasmtime", env!("VERSION_WASMTIME")),
-            ("wasmer", env!("VERSION_WASMER")),
-            ("wasmi", env!("VERSION_WASMI")),
-            ("cranelift-codegen", env!("VERSION_CRANELIFT")),
-            ("bincode", env!("VERSION_BINCODE")),
-            ("rustc", env!("VERSION_RUSTC")),
-        ]),
+        versions: runtimes::RUNTIMES
+            .iter()
+            .map(|r| {
+                (r.name, if r.krate == r.name { locked(r.krate) } else { format!("{} {}", r.krate, locked(r.krate)) })
+            })
+            .chain([
+                ("cranelift-codegen", locked("cranelift-codegen")),
+                ("bincode", locked("bincode")),
+                ("rustc", env!("VERSION_RUSTC").to_owned()),
+            ])
+            .collect(),
         settings: json!({
             "mode": if args.quick { "quick" } else { "default" },
             "rounds": rounds,

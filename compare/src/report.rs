@@ -40,7 +40,7 @@ pub(crate) struct Row {
 pub(crate) struct Results {
     pub(crate) date: String,
     pub(crate) machine: BTreeMap<&'static str, String>,
-    pub(crate) versions: BTreeMap<&'static str, &'static str>,
+    pub(crate) versions: BTreeMap<&'static str, String>,
     pub(crate) settings: serde_json::Value,
     pub(crate) baseline: String,
     pub(crate) columns: Vec<Column>,
@@ -172,14 +172,15 @@ impl Results {
         let _ = writeln!(out, "# Choosing a runtime: wasm-hostcall comparison\n");
         let _ = writeln!(
             out,
-            "Measured {} on {} ({} cores), {}. Runtimes: wasmtime {}, wasmer {}, wasmi {}.\n",
+            "Measured {} on {} ({} cores), {}. Runtimes: {}.\n",
             self.date,
             self.machine.get("cpu").map(String::as_str).unwrap_or("?"),
             self.machine.get("cores").map(String::as_str).unwrap_or("?"),
-            self.versions.get("rustc").copied().unwrap_or("?"),
-            self.versions.get("wasmtime").copied().unwrap_or("?"),
-            self.versions.get("wasmer").copied().unwrap_or("?"),
-            self.versions.get("wasmi").copied().unwrap_or("?"),
+            self.versions.get("rustc").map(String::as_str).unwrap_or("?"),
+            runtimes::names()
+                .map(|name| format!("{name} {}", self.versions.get(name).map(String::as_str).unwrap_or("?")))
+                .collect::<Vec<_>>()
+                .join(", "),
         );
         let _ = writeln!(
             out,

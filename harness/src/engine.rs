@@ -22,6 +22,8 @@ pub trait Engine: Sized + Send + Sync {
     const NAME: &'static str;
     /// The compiler tiers this host offers (see [`Config::tier`]), the runtime's default first.
     const TIERS: &'static [&'static str];
+    /// The runtime's crate on crates.io (for the version a report prints).
+    const CRATE: &'static str = Self::NAME;
     /// Whether the runtime can stop a guest when its fuel ([`crate::Limits::fuel`]) runs out. A
     /// runtime that cannot (no instruction metering, no interruption) cannot stop an endless loop:
     /// its [`Engine::new`] refuses a configuration with fuel ([`Fault::Setup`]), and it is unfit

@@ -16,6 +16,8 @@ use harness::{Config, DynEngine, Engine, Failure, Limits};
 pub struct Runtime {
     /// [`Engine::NAME`].
     pub name: &'static str,
+    /// [`Engine::CRATE`]: the runtime's crate.
+    pub krate: &'static str,
     /// [`Engine::TIERS`], the default first.
     pub tiers: &'static [&'static str],
     /// [`Engine::METERS_FUEL`].
@@ -33,6 +35,7 @@ impl Runtime {
     {
         Runtime {
             name: E::NAME,
+            krate: E::CRATE,
             tiers: E::TIERS,
             meters_fuel: E::METERS_FUEL,
             new: |config| E::new(config).map(|e| Box::new(e) as Box<dyn DynEngine>),
