@@ -73,6 +73,8 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_wasmtime::Wasmtime>(),
     Runtime::of::<host_wasmer::Wasmer>(),
     Runtime::of::<host_wasmi::Wasmi>(),
+    #[cfg(feature = "wamr")]
+    Runtime::of::<host_wamr::Wamr>(),
 ];
 
 /// The runtime called `name`, if this build has it.

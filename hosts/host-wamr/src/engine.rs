@@ -157,6 +157,7 @@ pub(crate) fn func_is(
 
 impl harness::Engine for Wamr {
     const NAME: &'static str = "wamr";
+    const CRATE: &'static str = "wamrx";
     /// WAMR's fast interpreter: wamrx builds no other running mode (no AOT, no JIT).
     const TIERS: &'static [&'static str] = &["fast-interp"];
     type Module = WamrModule;
