@@ -36,6 +36,9 @@ pub(crate) struct Metered {
 /// Rewrites `wasm`: every table's maximum at most `max_table_elements`, and, with `fuel`, a fuel
 /// counter starting at `fuel`. Fails on a module `wasmparser` cannot read.
 pub(crate) fn rewrite(wasm: &[u8], fuel: Option<u64>, max_table_elements: u32) -> Result<Metered, String> {
+    // Validated before it is rewritten: an invalid module that uses a global index past its own
+    // globals would otherwise become valid, with the fuel counter at that index in its hands.
+    wasmparser::Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
     let mut imported_globals = 0;
     let mut defined_globals = 0;
     let mut exports = HashSet::new();
@@ -307,6 +310,13 @@ mod tests {
         let metered = rewrite(&wat("(module (table 1 funcref) (func))"), None, 100).unwrap();
         validate(&metered.wasm);
         assert_eq!(metered.fuel_export, None);
+    }
+
+    #[test]
+    fn a_module_cannot_reach_the_counter_by_index() {
+        // Invalid as it is (no global 0); valid once the counter is global 0.
+        let module = wat("(module (func (global.set 0 (i64.const 9))))");
+        assert!(rewrite(&module, Some(10), 100).is_err());
     }
 
     #[test]
