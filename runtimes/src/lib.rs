@@ -73,6 +73,7 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_wasmtime::Wasmtime>(),
     Runtime::of::<host_wasmer::Wasmer>(),
     Runtime::of::<host_wasmi::Wasmi>(),
+    Runtime::of::<host_tinywasm::Tinywasm>(),
     #[cfg(feature = "wamr")]
     Runtime::of::<host_wamr::Wamr>(),
 ];
