@@ -76,6 +76,8 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_tinywasm::Tinywasm>(),
     #[cfg(feature = "wamr")]
     Runtime::of::<host_wamr::Wamr>(),
+    #[cfg(feature = "wasm3")]
+    Runtime::of::<host_wasm3::Wasm3>(),
 ];
 
 /// The runtime called `name`, if this build has it.

@@ -1,0 +1,207 @@
+//! What this host needs to know about a module before wasm3 loads it, read with `wasmparser`.
+//!
+//! wasm3 validates little (it compiles each function lazily, on its first call) and exposes no
+//! import or export types, so this module does both jobs up front: it validates the module
+//! against the WebAssembly features wasm3 implements, and it lists the imports, exports, tables
+//! and element segments. This is introspection of the module's structure, not decoding of guest
+//! data: that stays with the `Recorder`.
+
+use std::collections::HashMap;
+
+use harness::{ExportDesc, ExternType, Failure, Fault, ImportDesc, ModuleShape};
+use wasmparser::{
+    ConstExpr, ElementItems, ElementKind, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator,
+    WasmFeatures, types::Types,
+};
+
+/// The WebAssembly features wasm3 0.4.7 (the version the `wasm3` crate bundles) implements:
+/// WebAssembly 1.0 (with mutable globals), sign-extension operators and non-trapping float-to-int
+/// conversions. No bulk memory, reference types, multi-value or SIMD.
+const WASM3_FEATURES: WasmFeatures =
+    WasmFeatures::WASM1.union(WasmFeatures::SIGN_EXTENSION).union(WasmFeatures::SATURATING_FLOAT_TO_INT);
+
+/// The deepest nesting of blocks, loops and ifs a function may have. wasm3 recurses natively for
+/// each nested block, both when it compiles a function and (for loops) when it runs one, so a
+/// deep enough nesting would overflow the host's native stack: refused before wasm3 sees it.
+pub(crate) const MAX_BLOCK_NESTING: usize = 1_000;
+
+/// An active element segment of table 0: where it starts and how many entries it writes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ElementSegment {
+    /// The offset, from its `i32.const` expression (`None` for a `global.get`).
+    pub(crate) offset: Option<u32>,
+    /// The number of functions it holds.
+    pub(crate) count: u32,
+}
+
+/// A module's structure, as far as this host uses it.
+#[derive(Debug, Clone)]
+pub(crate) struct ModuleInfo {
+    /// The imports and exports, with their types.
+    pub(crate) shape: ModuleShape,
+    /// The exported functions: name → index in the function index space (imports first, which is
+    /// also the order of wasm3's `M3Module::functions`).
+    pub(crate) exported_functions: HashMap<String, u32>,
+    /// The function imports, in index order: (module, name).
+    pub(crate) function_imports: Vec<(String, String)>,
+    /// The initial size of every table (MVP: at most one), in elements.
+    pub(crate) table_sizes: Vec<u64>,
+    /// The active element segments, in order.
+    pub(crate) element_segments: Vec<ElementSegment>,
+}
+
+/// Validates `wasm` and reads its structure; returns it with the bytes wasm3 is to load: `None`
+/// for `wasm` itself, or the module lowered for wasm3 ([`crate::lower`]) when it uses
+/// `memory.copy`, `memory.fill` or the newer encodings, which wasm3 0.4.7 lacks.
+///
+/// Fails with [`Fault::InvalidModule`]: for a module that is not valid WebAssembly, and for one
+/// that needs another feature wasm3 lacks even once lowered (as any runtime refuses a module
+/// using a proposal it has disabled), the detail saying which.
+pub(crate) fn inspect(wasm: &[u8]) -> Result<(ModuleInfo, Option<Vec<u8>>), Failure> {
+    let types = Validator::new().validate_all(wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
+    let info = read_structure(wasm, &types).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
+    let for_wasm3 = |bytes: &[u8]| Validator::new_with_features(WASM3_FEATURES).validate_all(bytes);
+    let Err(error) = for_wasm3(wasm) else {
+        return Ok((info, None));
+    };
+    match crate::lower::lower(wasm) {
+        Some(lowered) if for_wasm3(&lowered).is_ok() => Ok((info, Some(lowered))),
+        _ => Err(Failure::with_detail(
+            Fault::InvalidModule,
+            format!(
+                "wasm3 implements WebAssembly 1.0 with sign-extension, non-trapping float-to-int \
+                 conversions, and (lowered by this host) memory.copy and memory.fill only: {error}"
+            ),
+        )),
+    }
+}
+
+fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
+    let types = types.as_ref();
+    let func_type = |index: u32| -> Result<FuncType, String> {
+        if index >= types.function_count() {
+            return Err(format!("function index {index} out of range"));
+        }
+        Ok(types[types.core_function_at(index)].unwrap_func().clone())
+    };
+    let mut imports = Vec::new();
+    let mut exports = Vec::new();
+    let mut exported_functions = HashMap::new();
+    let mut function_imports = Vec::new();
+    let mut table_sizes = Vec::new();
+    let mut element_segments = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| e.to_string())? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(|e| e.to_string())?;
+                    let ty = match import.ty {
+                        TypeRef::Func(index) | TypeRef::FuncExact(index) => {
+                            let id = types.core_type_at_in_module(index);
+                            function_imports.push((import.module.to_owned(), import.name.to_owned()));
+                            func_extern_type(types[id].unwrap_func())
+                        }
+                        TypeRef::Table(table) => {
+                            table_sizes.push(table.initial);
+                            ExternType::Table
+                        }
+                        TypeRef::Memory(memory) => ExternType::Memory { minimum_pages: memory.initial },
+                        TypeRef::Global(_) => ExternType::Global,
+                        TypeRef::Tag(_) => ExternType::Other,
+                    };
+                    imports.push(ImportDesc { module: import.module.into(), name: import.name.into(), ty });
+                }
+            }
+            Payload::TableSection(reader) => {
+                for table in reader {
+                    table_sizes.push(table.map_err(|e| e.to_string())?.ty.initial);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(|e| e.to_string())?;
+                    let ty = match export.kind {
+                        ExternalKind::Func | ExternalKind::FuncExact => {
+                            exported_functions.insert(export.name.to_owned(), export.index);
+                            func_extern_type(&func_type(export.index)?)
+                        }
+                        ExternalKind::Memory => {
+                            ExternType::Memory { minimum_pages: types.memory_at(export.index).initial }
+                        }
+                        ExternalKind::Table => ExternType::Table,
+                        ExternalKind::Global => ExternType::Global,
+                        ExternalKind::Tag => ExternType::Other,
+                    };
+                    exports.push(ExportDesc { name: export.name.into(), ty });
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    let element = element.map_err(|e| e.to_string())?;
+                    if let ElementKind::Active { offset_expr, .. } = element.kind {
+                        let count = match element.items {
+                            ElementItems::Functions(items) => items.count(),
+                            ElementItems::Expressions(_, items) => items.count(),
+                        };
+                        element_segments.push(ElementSegment { offset: const_i32(&offset_expr)?, count });
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                let mut depth = 0usize;
+                let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+                while !reader.eof() {
+                    match reader.read().map_err(|e| e.to_string())? {
+                        Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                            depth += 1;
+                            if depth > MAX_BLOCK_NESTING {
+                                return Err(format!(
+                                    "a function nests blocks more than {MAX_BLOCK_NESTING} deep, which wasm3 \
+                                     (recursing natively per block) cannot run safely"
+                                ));
+                            }
+                        }
+                        Operator::End => depth = depth.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(ModuleInfo {
+        shape: ModuleShape::new(imports, exports),
+        exported_functions,
+        function_imports,
+        table_sizes,
+        element_segments,
+    })
+}
+
+/// The value of a WebAssembly 1.0 offset expression `i32.const N`, as an unsigned offset; `None`
+/// for the only other one, `global.get` of an imported global (which the ABI checks refuse).
+fn const_i32(expr: &ConstExpr<'_>) -> Result<Option<u32>, String> {
+    let mut reader = expr.get_operators_reader();
+    match reader.read().map_err(|e| e.to_string())? {
+        Operator::I32Const { value } => Ok(Some(value.cast_unsigned())),
+        _ => Ok(None),
+    }
+}
+
+fn func_extern_type(ty: &FuncType) -> ExternType {
+    ExternType::Func {
+        params: ty.params().iter().map(val_type).collect(),
+        results: ty.results().iter().map(val_type).collect(),
+    }
+}
+
+fn val_type(ty: &wasmparser::ValType) -> common::ValType {
+    match ty {
+        wasmparser::ValType::I32 => common::ValType::I32,
+        wasmparser::ValType::I64 => common::ValType::I64,
+        wasmparser::ValType::F32 => common::ValType::F32,
+        wasmparser::ValType::F64 => common::ValType::F64,
+        wasmparser::ValType::V128 => common::ValType::V128,
+        wasmparser::ValType::Ref(_) => common::ValType::Ref,
+    }
+}

@@ -1,0 +1,81 @@
+//! What is specific to wasm3: the fuel limit it refuses, deep recursion on a small native stack,
+//! the lowering of `memory.copy` and `memory.fill`, and the memory moving under `memory.grow`.
+
+use harness::{Config, Engine, Fault, Limits, Trap};
+use host_wasm3::Wasm3;
+
+fn engine() -> Wasm3 {
+    Wasm3::new(&Config::new(Limits::unmetered())).expect("wasm3 without fuel")
+}
+
+fn run(wat: &str) -> harness::Report {
+    harness::run(&engine(), wat.as_bytes(), "run", &[])
+}
+
+#[test]
+fn a_fuel_limit_is_refused() {
+    let failure = Wasm3::new(&Config::default()).err().expect("fuel refused");
+    assert!(matches!(failure.fault, Fault::Setup(_)), "{failure}");
+}
+
+/// Test threads have 2 MiB native stacks: wasm3 recurses natively per wasm call, and its own
+/// stack must end the recursion first.
+#[test]
+fn deep_recursion_traps_on_a_2_mib_native_stack() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/limits");
+    for name in ["deep_recursion.wat", "deep_recursion_with_locals.wat"] {
+        let bytes = std::fs::read(dir.join(name)).expect("fixture");
+        let report = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || harness::run(&engine(), &bytes, "run", &[]))
+            .expect("thread")
+            .join()
+            .expect("no panic");
+        assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::StackOverflow), "{name}");
+    }
+}
+
+#[test]
+fn memory_copy_and_fill_are_lowered_with_their_semantics() {
+    // Overlapping copies both ways, a fill, then a copy out of bounds (traps, writes nothing).
+    let report = run(r#"(module
+        (import "env" "log_int" (func $log_int (param i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 0) "0123456789abcdefghij")
+        (func (export "run")
+          (memory.copy (i32.const 2) (i32.const 0) (i32.const 17))   ;; backwards: "01" + "0123456789abcdefg"
+          (call $log_int (i32.load8_u (i32.const 18)))              ;; 'g'
+          (call $log_int (i32.load8_u (i32.const 2)))               ;; '0'
+          (memory.copy (i32.const 0) (i32.const 3) (i32.const 16))  ;; forwards
+          (call $log_int (i32.load8_u (i32.const 0)))               ;; '1'
+          (call $log_int (i32.load8_u (i32.const 15)))              ;; 'g'
+          (memory.fill (i32.const 100) (i32.const 0x17a) (i32.const 11))
+          (call $log_int (i32.load (i32.const 107)))                ;; "zzzz"
+          (call $log_int (i32.load8_u (i32.const 111)))             ;; 0
+          (memory.copy (i32.const 0) (i32.const 65530) (i32.const 7))))"#);
+    let events: Vec<String> = report.events.iter().map(ToString::to_string).collect();
+    assert_eq!(events, ["int 103", "int 48", "int 49", "int 103", "int 2054847098", "int 0"]);
+    assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::MemoryOutOfBounds));
+}
+
+#[test]
+fn a_grown_memory_is_looked_up_again() {
+    // Grows by 8 pages (wasm3 reallocates, and so moves, the memory), then logs from the new end.
+    let report = run(r#"(module
+        (import "env" "log_str" (func $log_str (param i32 i32)))
+        (memory (export "memory") 1)
+        (func (export "run")
+          (drop (memory.grow (i32.const 8)))
+          (i32.store8 (i32.const 589823) (i32.const 0x42))
+          (call $log_str (i32.const 589823) (i32.const 1))))"#);
+    let events: Vec<String> = report.events.iter().map(ToString::to_string).collect();
+    assert_eq!(events, ["str \"B\""]);
+    assert_eq!(report.outcome, Ok(None));
+}
+
+#[test]
+fn the_guest_runs() {
+    let engine = engine();
+    let report = harness::run(&engine, guest_wasm::GUEST_WASM, "hello", &[]);
+    assert_eq!(report.outcome, Ok(Some(4567)));
+}
