@@ -1,4 +1,4 @@
-//! `compare`: measures the three runtimes, at every compiler tier, on the same guest, in one
+//! `compare`: measures every runtime of the registry, at every compiler tier, on the same guest, in one
 //! run, and reports the figures as ratios to a baseline taken side by side.
 //!
 //! ```text

@@ -1,4 +1,4 @@
-//! The command line shared by the three host binaries.
+//! The command line shared by every host binary.
 
 use std::io::{self, Write};
 use std::path::PathBuf;

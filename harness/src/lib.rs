@@ -1,14 +1,14 @@
 //! The runtime-neutral host side of wasm-hostcall.
 //!
 //! - [`Engine`] and [`Instance`]: the one trait pair each host crate implements (wasmtime,
-//!   wasmer, wasmi), so that tests and tools drive every runtime the same way.
+//!   wasmer, wasmi, tinywasm, WAMR, wasm3), so that tests and tools drive every runtime the same way.
 //! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
 //! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record or
 //!   answer), and the state of a call with input.
 //! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
-//! - [`cli::main`]: the command line of the three host binaries.
+//! - [`cli::main`]: the command line of every host binary.
 //!
 //! This crate depends on no runtime.
 #![forbid(unsafe_code)]

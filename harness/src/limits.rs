@@ -10,6 +10,10 @@
 /// | tables, instances  | `StoreLimits`                | tunables (table maximum)       | `StoreLimits`              |
 /// | stack              | `max_wasm_stack` (512 KiB)   | stack guard page               | call-depth limit           |
 ///
+/// tinywasm, WAMR and wasm3 lack some of these mechanisms; each host crate's documentation says
+/// what it does instead (the README's "Limits" has the table), and wasm3, which cannot stop a
+/// guest at all, refuses a fuel limit ([`crate::Engine::METERS_FUEL`]).
+///
 /// Fuel is roughly "wasm instructions executed", but each runtime counts a little differently
 /// (the same loop cost 800,002 fuel on wasmtime, 800,004 on wasmer and 900,163 on wasmi), so only
 /// "ran out" is comparable across runtimes, not the exact point where it happens.

@@ -38,8 +38,10 @@
 //!   host function calling into the guest does recurse natively, once: the [`Recorder`] refuses
 //!   every import made from the guest's allocator.
 //!
-//! Not enforced: a limit on the number of memories or tables of a module (tinywasm creates every
-//! one, each under its limit), and the memory the value and call stacks take (they grow on demand
+//! - **Memories, tables.** At most one of each, as elsewhere: a module defining more is refused
+//!   before instantiation, with [`Fault::instantiation_limit`].
+//!
+//! Not enforced: the memory the value and call stacks take (they grow on demand
 //! up to tinywasm's default sizes, about 0.5 MiB per instance).
 //!
 //! # Panics
@@ -162,7 +164,9 @@ impl harness::Engine for Tinywasm {
             .iter()
             .any(|m| usize::try_from(m.initial_size()).map_or(true, |bytes| bytes > limits.max_memory_bytes))
             || module.module.table_types.iter().any(|t| t.size_initial > u64::from(limits.max_table_elements));
-        if too_large {
+        // One memory and one table per instance, as `StoreLimits` allows on wasmtime and wasmi.
+        let too_many = module.module.memory_types.len() > 1 || module.module.table_types.len() > 1;
+        if too_large || too_many {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
         let mut store = Store::new(self.engine.clone());

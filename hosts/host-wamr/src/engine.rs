@@ -194,13 +194,17 @@ impl harness::Engine for Wamr {
     fn compile(&self, wasm: &[u8]) -> Result<WamrModule, Failure> {
         let prepared = prepare(wasm, self.config.limits.max_table_elements)
             .map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
-        // WAMR's own loader (and validator) must accept it too.
-        THREAD_ENV.with(|_| ());
-        let mut copy = prepared.wasm.clone();
-        let module = load(&mut copy)?;
-        let _lock = loader_lock();
-        // SAFETY: `module` was loaded above and is not used after this.
-        unsafe { sys::wasm_runtime_unload(module) };
+        // WAMR's own loader (and validator) must accept it too; except a module with more than
+        // one memory, which this WAMR (built without multi-memory) refuses to load, and which
+        // `instantiate` refuses as over the limits, as every other host does.
+        if prepared.memory_minimums.len() <= 1 {
+            THREAD_ENV.with(|_| ());
+            let mut copy = prepared.wasm.clone();
+            let module = load(&mut copy)?;
+            let _lock = loader_lock();
+            // SAFETY: `module` was loaded above and is not used after this.
+            unsafe { sys::wasm_runtime_unload(module) };
+        }
         Ok(WamrModule(Arc::new(prepared)))
     }
 
@@ -213,7 +217,9 @@ impl harness::Engine for Wamr {
         let limits = &self.config.limits;
         let tables_fit = prepared.table_minimums.iter().all(|&min| min <= u64::from(limits.max_table_elements));
         let memories_fit = prepared.memory_minimums.iter().all(|&min| min <= u64::from(self.max_memory_pages));
-        if !tables_fit || !memories_fit {
+        // One memory and one table per instance, as `StoreLimits` allows on wasmtime and wasmi.
+        let one_each = prepared.memory_minimums.len() <= 1 && prepared.table_minimums.len() <= 1;
+        if !tables_fit || !memories_fit || !one_each {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
         THREAD_ENV.with(|_| ());
