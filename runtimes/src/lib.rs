@@ -74,6 +74,7 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_wasmer::Wasmer>(),
     Runtime::of::<host_wasmi::Wasmi>(),
     Runtime::of::<host_tinywasm::Tinywasm>(),
+    Runtime::of::<host_submilli::Submilli>(),
     #[cfg(feature = "wamr")]
     Runtime::of::<host_wamr::Wamr>(),
     #[cfg(feature = "wasm3")]

@@ -1,0 +1,144 @@
+//! The wasm-hostcall imports bound on submilli-wasm: the file to copy into your own host.
+//!
+//! Each import body borrows the guest's memory and the host state together (zero-copy, and no
+//! view of memory outlives the call) and makes one call to [`Recorder`], which decodes, checks
+//! and writes with the `common` ABI. The only thing done here is what is specific to submilli:
+//! getting at the memory, calling the guest's allocator, and turning errors into traps.
+//!
+//! submilli 0.1.12 has no `Memory::data_and_store_mut` (wasmtime's and wasmi's way to borrow the
+//! memory and the store's data at once), so [`with_memory`] moves the [`Recorder`] out of the
+//! store for the length of one body (a move of a few words: no allocation, no copy of guest
+//! memory) and puts it back after.
+//!
+//! ```text
+//! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
+//! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
+//! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
+//! ```
+
+use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
+use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, Sink, bench};
+use submilli_wasm::{AsContextMut, Caller, Linker, Memory, StoreLimits, TypedFunc};
+
+/// The guest's allocator: `guest_alloc(size, align) -> ptr`.
+pub(crate) type Allocator = TypedFunc<(i32, i32), i32>;
+
+/// What each store holds.
+pub(crate) struct State {
+    /// The guest's exported memory, looked up once after instantiation.
+    pub(crate) memory: Option<Memory>,
+    /// The guest's allocator, looked up once after instantiation.
+    pub(crate) allocator: GuestAllocator<Allocator>,
+    /// Events, and the call in progress.
+    pub(crate) recorder: Recorder,
+    pub(crate) store_limits: StoreLimits,
+}
+
+/// Looks up the guest's allocator export once, after instantiation.
+pub(crate) fn find_allocator(
+    store: impl AsContextMut<Data = State>,
+    instance: &submilli_wasm::Instance,
+) -> GuestAllocator<Allocator> {
+    let mut store = store;
+    match instance.get_typed_func::<(i32, i32), i32>(&mut store, ALLOCATOR_EXPORT) {
+        Ok(allocator) => GuestAllocator::Found(allocator),
+        Err(_) if instance.get_export(&mut store, ALLOCATOR_EXPORT).is_some() => GuestAllocator::Mistyped,
+        Err(_) => GuestAllocator::Missing,
+    }
+}
+
+/// Binds every import of the ABI, and the no-op benchmark imports if asked.
+pub(crate) fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> submilli_wasm::Result<()> {
+    if bench_imports {
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    }
+    linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
+        caller.data_mut().recorder.log_int(value).map_err(submilli_wasm::Error::new)
+    })?;
+    for import in [Import::LogStr, Import::LogAb, Import::LogCd] {
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            with_memory(&mut caller, import, |memory, recorder| recorder.log_from_memory(import, memory, ptr, len))
+        })?;
+    }
+    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd] {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            import.name(),
+            move |mut caller: Caller<'_, State>, ptr: i32, len: i32, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+                with_memory(&mut caller, import, |memory, recorder| {
+                    recorder.answer_into(import, memory, ptr, len, out_ptr, out_cap, out_len_ptr)
+                })
+            },
+        )?;
+    }
+    for import in [Import::AnswerStrAlloc, Import::AnswerAbAlloc, Import::AnswerCdAlloc] {
+        linker.func_wrap(
+            IMPORT_MODULE,
+            import.name(),
+            move |mut caller: Caller<'_, State>, ptr: i32, len: i32, ret_ptr: i32| {
+                answer_with_allocator(&mut caller, import, ptr, len, ret_ptr)
+            },
+        )?;
+    }
+    linker.func_wrap(
+        IMPORT_MODULE,
+        Import::RequestRead.name(),
+        |mut caller: Caller<'_, State>, out_ptr: i32, out_cap: i32, out_len_ptr: i32| {
+            with_memory(&mut caller, Import::RequestRead, |memory, recorder| {
+                recorder.request_read(memory, out_ptr, out_cap, out_len_ptr)
+            })
+        },
+    )?;
+    for import in [Import::RespondStr, Import::RespondAb, Import::RespondCd] {
+        linker.func_wrap(IMPORT_MODULE, import.name(), move |mut caller: Caller<'_, State>, ptr: i32, len: i32| {
+            with_memory(&mut caller, import, |memory, recorder| recorder.respond(import, memory, ptr, len))
+        })?;
+    }
+    Ok(())
+}
+
+/// Runs `body` with the guest's whole memory and the [`Recorder`], borrowed together for the
+/// length of one import body. Fails when the memory is not bound yet (an import called from a
+/// start function).
+///
+/// submilli has no way to borrow a memory and the store's data at once, so the recorder is moved
+/// out of the store (an empty one, which allocates nothing, stands in) and back. The allocator
+/// of `answer_*_alloc` never runs inside `body`, so guest code never sees the stand-in.
+fn with_memory<R>(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    body: impl FnOnce(&mut [u8], &mut Recorder) -> Result<R, HostError>,
+) -> submilli_wasm::Result<R> {
+    let memory = caller
+        .data()
+        .memory
+        .ok_or(HostError { import, kind: HostErrorKind::MemoryUnavailable })
+        .map_err(submilli_wasm::Error::new)?;
+    let mut recorder = std::mem::replace(&mut caller.data_mut().recorder, Recorder::new(Sink::Discard, 0));
+    let result = body(memory.data_mut(&mut *caller), &mut recorder);
+    caller.data_mut().recorder = recorder;
+    result.map_err(submilli_wasm::Error::new)
+}
+
+/// The body of `answer_*_alloc`: compute the answer, ask the guest's allocator for memory, check
+/// what it returns, write. The allocator is guest code: it may trap, run out of fuel, or grow
+/// (and so move) memory, so no view of memory is held across the call, and every import it
+/// makes is refused ([`Recorder::begin_alloc`]), which bounds re-entry to this one call.
+fn answer_with_allocator(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    ptr: i32,
+    len: i32,
+    ret_ptr: i32,
+) -> submilli_wasm::Result<()> {
+    with_memory(caller, import, |_, _| Ok(()))?;
+    let allocator = caller.data().allocator.get(import).map_err(submilli_wasm::Error::new)?;
+    let pending =
+        with_memory(caller, import, |memory, recorder| recorder.begin_alloc(import, memory, ptr, len, ret_ptr))?;
+    let allocated = allocator.call(&mut *caller, (pending.size(), pending.align()));
+    caller.data_mut().recorder.allocator_returned();
+    let allocated = allocated?;
+    with_memory(caller, import, |memory, recorder| recorder.finish_alloc(import, memory, pending, allocated))
+}

@@ -1,0 +1,7 @@
+//! The `host-submilli` binary prints the demo and every hostile case exactly as the golden files
+//! say, with the documented exit status and a one-line error on stderr.
+
+#[test]
+fn binary_output_matches_the_golden_files() {
+    harness::golden::check_cli::<host_submilli::Submilli>(env!("CARGO_BIN_EXE_host-submilli"));
+}
