@@ -10,7 +10,7 @@
 /// | tables, instances  | `StoreLimits`                | tunables (table maximum)       | `StoreLimits`              |
 /// | stack              | `max_wasm_stack` (512 KiB)   | stack guard page               | call-depth limit           |
 ///
-/// tinywasm, WAMR and wasm3 lack some of these mechanisms; each host crate's documentation says
+/// The other hosts (tinywasm, submilli, WAMR, wasm3) have some of these mechanisms; each host crate's documentation says
 /// what it does instead (the README's "Limits" has the table), and wasm3, which cannot stop a
 /// guest at all, refuses a fuel limit ([`crate::Engine::METERS_FUEL`]).
 ///

@@ -1,4 +1,5 @@
 ;; A second table: every host allows one table per instance, and refuses more as over its limits.
+;; wasm3 (WebAssembly 1.0, where a second table is invalid) refuses the module as invalid.
 (module
   (import "env" "log_int" (func $log_int (param i32)))
   (memory (export "memory") 1)

@@ -5,7 +5,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use common::ValType;
-use harness::{Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap};
+use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap};
 use wamrx_sys as sys;
 
 use crate::imports::{HOST_ERROR_EXCEPTION, State, find_allocator, memory_of, register_imports};
@@ -195,9 +195,12 @@ impl harness::Engine for Wamr {
         let prepared = prepare(wasm, self.config.limits.max_table_elements)
             .map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
         // WAMR's own loader (and validator) must accept it too; except a module with more than
-        // one memory, which this WAMR (built without multi-memory) refuses to load, and which
-        // `instantiate` refuses as over the limits, as every other host does.
-        if prepared.memory_minimums.len() <= 1 {
+        // one memory (imported ones included), which this WAMR (built without multi-memory)
+        // refuses to load, and which the ABI check (an imported memory) or `instantiate` (over
+        // the limits) refuses, as every other host does.
+        let imported_memories =
+            prepared.shape.imports().iter().filter(|i| matches!(i.ty, ExternType::Memory { .. })).count();
+        if prepared.memory_minimums.len() + imported_memories <= 1 {
             THREAD_ENV.with(|_| ());
             let mut copy = prepared.wasm.clone();
             let module = load(&mut copy)?;
