@@ -246,6 +246,8 @@ fn exports_module(u: &mut Unstructured<'_>) -> arbitrary::Result<(Vec<u8>, bool,
 /// - **Unreachable code that submilli cannot compile**: submilli-wasm 0.1.12 refuses some valid
 ///   modules ("internal compiler invariant violated: control operand height underflow"); that
 ///   tier's trace is left out of the comparison (fixture `unreachable_code_refused_by_submilli`).
+/// - **Modules tinywasm-parser 0.10 refuses** ("logical operand width mismatch"), valid for every
+///   other runtime; that tier's trace is left out (fixture `module_refused_by_tinywasm`).
 ///
 /// Fixed since they were found (and generated again): more than one memory or table (refused as
 /// `limit` everywhere; wasmi said `runtime` and wasmer ran them), segments out of bounds at
@@ -663,7 +665,7 @@ fn check_fuel_recheck(base: &[Trace], again: &[Trace], step: usize) -> Result<()
 }
 
 /// Known divergences (see `include_known`): WAMR refuses a module with a NUL character in a name;
-/// submilli refuses some valid modules with unreachable code.
+/// submilli refuses some valid modules with unreachable code; tinywasm-parser some others.
 fn known_load_divergence(trace: &Trace) -> bool {
     let refused_because = |runtime: &str, words: &str| {
         trace.label.starts_with(runtime)
@@ -672,7 +674,8 @@ fn known_load_divergence(trace: &Trace) -> bool {
     };
     !include_known()
         && (refused_because("wamr/", "invalid UTF-8 encoding")
-            || refused_because("submilli/", "control operand height underflow"))
+            || refused_because("submilli/", "control operand height underflow")
+            || refused_because("tinywasm/", "logical operand width mismatch"))
 }
 
 /// Known divergence (see `include_known`): wasmer reports running out of fuel in a start
