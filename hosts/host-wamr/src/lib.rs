@@ -26,7 +26,7 @@
 //! | `fuel`             | WAMR instruction metering (`wasm_runtime_set_instruction_count_limit`)  |
 //! | `max_memory_bytes` | `max_memory_pages` of `wasm_runtime_instantiate_ex`                     |
 //! | tables             | each table's maximum rewritten to at most the limit before loading     |
-//! | stack              | the execution environment's stack, [`STACK_SIZE`] bytes                 |
+//! | stack              | the execution environment's stack, `STACK_SIZE` bytes (1 MiB)             |
 //!
 //! - Fuel: WAMR counts every instruction the fast interpreter dispatches and raises "instruction
 //!   limit exceeded" when the count reaches the limit ([`harness::Trap::OutOfFuel`]). The count is

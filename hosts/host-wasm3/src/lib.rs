@@ -19,21 +19,21 @@
 //!
 //! - **No fuel.** wasm3 has no instruction metering and no way to interrupt a running guest, so
 //!   nothing stops an endless loop: [`harness::Engine::METERS_FUEL`] is `false`, and
-//!   `Wasm3::new` refuses a configuration with a fuel limit ([`Fault::Setup`]). Do not run
+//!   `Wasm3::new` refuses a configuration with a fuel limit ([`harness::Fault::Setup`]). Do not run
 //!   untrusted guests on it.
 //! - **Features.** wasm3 0.4.7 implements WebAssembly 1.0 with sign-extension and non-trapping
 //!   float-to-int conversions, nothing else (no bulk memory, reference types, multi-value, SIMD).
 //!   Rust now compiles `memcpy`/`memset` to `memory.copy`/`memory.fill` and pads `call_indirect`'s
-//!   table index, so [`lower_for_wasm3`] re-encodes such a module and replaces those two
+//!   table index, so `lower_for_wasm3` re-encodes such a module and replaces those two
 //!   instructions with calls to appended 1.0 functions of the same semantics (`src/lower.rs`).
-//!   A module needing anything else is refused as [`Fault::InvalidModule`] when compiled, the
+//!   A module needing anything else is refused as [`harness::Fault::InvalidModule`] when compiled, the
 //!   detail saying why.
 //! - **Memory**: `memory.grow` past [`harness::Limits::max_memory_bytes`] (or past 65,535 pages:
 //!   wasm3 computes the size in bytes in 32 bits) returns -1: the host lowers the runtime's
 //!   maximum page count before any guest code runs. A module declaring more initial memory is
 //!   refused before instantiation ([`harness::ModuleShape::check_limits`]).
 //! - **Tables** cannot grow in wasm3 1.0 modules; a table declared larger than
-//!   [`harness::Limits::max_table_elements`] is refused at instantiation ([`Fault::Limit`]). wasm3
+//!   [`harness::Limits::max_table_elements`] is refused at instantiation ([`harness::Fault::Limit`]). wasm3
 //!   does not check element segments against the declared table size: the host does, before
 //!   loading (a segment that does not fit traps, as on the other runtimes), and sizes wasm3's
 //!   table to the declared size.
