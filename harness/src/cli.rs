@@ -93,7 +93,7 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
         fuel: match args.fuel {
             Some(0) => None,
             Some(fuel) => Some(fuel),
-            None => Limits::default().fuel.filter(|_| E::METERS_FUEL),
+            None => Limits::default().enforceable(E::METERS_FUEL).fuel,
         },
         max_memory_bytes,
         max_table_elements: args.max_table_elements,

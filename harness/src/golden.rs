@@ -147,12 +147,6 @@ impl Suite {
         }
     }
 
-    /// The limits `case` runs with on a runtime: the suite's, without fuel on a runtime that
-    /// cannot meter it (where [`Case::needs_fuel`] cases are not run).
-    pub fn limits_for(&self, meters_fuel: bool) -> Limits {
-        Limits { fuel: self.limits.fuel.filter(|_| meters_fuel), ..self.limits.clone() }
-    }
-
     /// The host-binary arguments that run `case` the way this suite runs it, with `limits`.
     pub fn cli_args(&self, case: &Case, limits: &Limits) -> Vec<std::ffi::OsString> {
         let mut args: Vec<std::ffi::OsString> = crate::cli::limit_args(limits).into_iter().map(Into::into).collect();
@@ -233,7 +227,7 @@ pub fn check_cli<E: crate::Engine>(binary: &str) {
     for suite in suites() {
         for case in suite.cases() {
             let refused = !E::METERS_FUEL && case.needs_fuel();
-            let limits = if refused { suite.limits.clone() } else { suite.limits_for(E::METERS_FUEL) };
+            let limits = if refused { suite.limits.clone() } else { suite.limits.enforceable(E::METERS_FUEL) };
             let args = suite.cli_args(&case, &limits);
             let args: Vec<&std::ffi::OsStr> = args.iter().map(AsRef::as_ref).collect();
             let golden_name = case.golden_name_for(E::NAME);

@@ -50,6 +50,13 @@ impl Limits {
     pub fn unmetered() -> Self {
         Limits { fuel: None, ..Limits::default() }
     }
+
+    /// These limits as a runtime enforces them: without fuel on one that cannot meter it (see
+    /// [`crate::Engine::METERS_FUEL`]; such a runtime refuses a fuel limit, and cannot run what
+    /// only fuel stops).
+    pub fn enforceable(&self, meters_fuel: bool) -> Limits {
+        Limits { fuel: self.fuel.filter(|_| meters_fuel), ..self.clone() }
+    }
 }
 
 /// How a host sets its engine up: the limits, the compiler tier, and whether to provide the

@@ -57,8 +57,7 @@ impl Runtime {
 
     /// `config` as [`Runtime::engine`] applies it to this runtime.
     pub fn adapt(&self, config: &Config) -> Config {
-        let fuel = config.limits.fuel.filter(|_| self.meters_fuel);
-        Config { limits: Limits { fuel, ..config.limits.clone() }, ..config.clone() }
+        Config { limits: config.limits.enforceable(self.meters_fuel), ..config.clone() }
     }
 
     /// Runs this runtime's host binary (`harness::cli`) with `command_line` (program name first).
