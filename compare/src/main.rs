@@ -32,7 +32,7 @@ use harness::{Config, Limits};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::measure::{Budget, Kind, Runner, native_sample, specs};
+use crate::measure::{Budget, Runner, native_sample, specs};
 use crate::report::{Column, Results, Row};
 
 /// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier) side by side and reports ratios.
@@ -95,9 +95,16 @@ fn main() -> Result<()> {
 
     if let Some(label) = &args.memory_probe {
         let (runtime, tier) = label.split_once('/').context("--memory-probe takes RUNTIME/TIER")?;
-        let (engine_kib, instance_kib) =
-            measure::memory_probe(runtime, tier, &bench_config(), budget.memory_instances)?;
-        println!("{}", json!({ "engine_kib": engine_kib, "instance_kib": instance_kib }));
+        let probe = measure::memory_probe(runtime, tier, &bench_config(), budget.memory_instances)?;
+        println!(
+            "{}",
+            json!({
+                "engine_kib": probe.engine_kib,
+                "instance_kib": probe.instance_kib,
+                "engine_vm_kib": probe.engine_vm_kib,
+                "instance_vm_kib": probe.instance_vm_kib,
+            })
+        );
         return Ok(());
     }
 
@@ -139,7 +146,7 @@ fn main() -> Result<()> {
         })
         .collect();
 
-    let timed = specs.iter().filter(|s| !matches!(s.kind, Kind::EngineMemory | Kind::InstanceMemory)).count();
+    let timed = specs.iter().filter(|s| !s.kind.is_memory()).count();
     let total = rounds * timed * runners.len() + runners.len();
     let progress = if args.no_progress { ProgressBar::hidden() } else { ProgressBar::new(total as u64) };
     progress.set_style(
@@ -158,7 +165,12 @@ fn main() -> Result<()> {
             .context("memory probe")?;
         let probe: serde_json::Value = serde_json::from_slice(&output.stdout)
             .with_context(|| format!("memory probe for {label} failed: {}", String::from_utf8_lossy(&output.stderr)))?;
-        for (id, key) in [("memory.engine", "engine_kib"), ("memory.instance", "instance_kib")] {
+        for (id, key) in [
+            ("memory.engine", "engine_kib"),
+            ("memory.instance", "instance_kib"),
+            ("memory.engine_address_space", "engine_vm_kib"),
+            ("memory.instance_address_space", "instance_vm_kib"),
+        ] {
             if let Some(row) = rows.iter_mut().find(|r| r.id == id) {
                 row.samples.entry(label.clone()).or_default().push(probe[key].as_f64());
             }
@@ -169,7 +181,7 @@ fn main() -> Result<()> {
     // Step 3: the rounds, interleaved: measurement by measurement, tier by tier.
     for round in 0..rounds {
         for (spec, row) in specs.iter().zip(rows.iter_mut()) {
-            if matches!(spec.kind, Kind::EngineMemory | Kind::InstanceMemory) {
+            if spec.kind.is_memory() {
                 continue;
             }
             progress.set_message(format!("round {}/{rounds}: {}", round + 1, spec.title));

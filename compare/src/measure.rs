@@ -72,7 +72,7 @@ impl Group {
             Group::GuestCall => "Guest calls (host → wasm), per call",
             Group::StartUp => "Start-up",
             Group::Execution => "Execution",
-            Group::Memory => "Memory (resident, measured in a fresh process per tier)",
+            Group::Memory => "Memory (resident, and address space reserved, measured in a fresh process per tier)",
         }
     }
 }
@@ -106,6 +106,20 @@ pub(crate) enum Kind {
     EngineMemory,
     /// Resident memory per instance of the guest.
     InstanceMemory,
+    /// Address space (`VmSize`) a new engine with the guest compiled reserves.
+    EngineAddressSpace,
+    /// Address space (`VmSize`) reserved per instance of the guest.
+    InstanceAddressSpace,
+}
+
+impl Kind {
+    /// Whether the sample comes from the memory probe (a fresh process per tier), not the rounds.
+    pub(crate) const fn is_memory(&self) -> bool {
+        matches!(
+            self,
+            Kind::EngineMemory | Kind::InstanceMemory | Kind::EngineAddressSpace | Kind::InstanceAddressSpace
+        )
+    }
 }
 
 fn loop_spec(id: &str, title: &str, export: &'static str, payload: Vec<u8>, import: Option<Import>) -> Spec {
@@ -195,6 +209,20 @@ pub(crate) fn specs() -> Vec<Spec> {
         other("exec.kernel", "kernel (count primes)", Group::Execution, "ms", Kind::Kernel),
         other("memory.engine", "engine + compiled guest", Group::Memory, "KiB", Kind::EngineMemory),
         other("memory.instance", "per instance", Group::Memory, "KiB", Kind::InstanceMemory),
+        other(
+            "memory.engine_address_space",
+            "address space reserved: engine + compiled guest (VmSize)",
+            Group::Memory,
+            "KiB",
+            Kind::EngineAddressSpace,
+        ),
+        other(
+            "memory.instance_address_space",
+            "address space reserved per instance (VmSize)",
+            Group::Memory,
+            "KiB",
+            Kind::InstanceAddressSpace,
+        ),
     ]);
     specs
 }
@@ -382,7 +410,9 @@ impl<'e> Runner<'e> {
                 }
                 ms(elapsed)
             }
-            Kind::EngineMemory | Kind::InstanceMemory => return Ok(None),
+            Kind::EngineMemory | Kind::InstanceMemory | Kind::EngineAddressSpace | Kind::InstanceAddressSpace => {
+                return Ok(None);
+            }
         }))
     }
 }
@@ -514,35 +544,59 @@ pub(crate) fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-/// The process's resident set size in KiB (Linux `/proc/self/status`).
-pub(crate) fn rss_kib() -> Option<f64> {
+/// The process's resident set size and virtual size (address space), in KiB (Linux
+/// `/proc/self/status`: `VmRSS`, `VmSize`).
+pub(crate) fn rss_and_vm_kib() -> Option<(f64, f64)> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmSize:")?))
 }
 
-/// Run in a fresh process (`compare --memory-probe RUNTIME/TIER`): the RSS a new engine with the
-/// guest compiled adds, and the RSS per instance of `instances` instances kept alive.
+/// What the memory probe measured, in KiB.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryProbe {
+    /// Resident memory a new engine with the guest compiled adds.
+    pub(crate) engine_kib: f64,
+    /// Resident memory per instance.
+    pub(crate) instance_kib: f64,
+    /// Address space a new engine with the guest compiled reserves.
+    pub(crate) engine_vm_kib: f64,
+    /// Address space reserved per instance.
+    pub(crate) instance_vm_kib: f64,
+}
+
+/// Run in a fresh process (`compare --memory-probe RUNTIME/TIER`): the resident memory and
+/// address space a new engine with the guest compiled adds, and those per instance of
+/// `instances` instances kept alive.
 pub(crate) fn memory_probe(
     runtime: &str,
     tier: &str,
     config: &harness::Config,
     instances: usize,
-) -> Result<(f64, f64)> {
+) -> Result<MemoryProbe> {
     let e = |f: harness::Failure| anyhow::anyhow!("{f}");
-    let base = rss_kib().context("no /proc/self/status")?;
+    let base = rss_and_vm_kib().context("no /proc/self/status")?;
     let engine = runtimes::one_tier(runtime, tier, config).context("no such tier")?.engine.map_err(e)?;
     let module = engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
     let mut first = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
     ensure!(first.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");
-    let with_engine = rss_kib().context("no /proc/self/status")?;
+    let with_engine = rss_and_vm_kib().context("no /proc/self/status")?;
     let mut kept = Vec::with_capacity(instances);
     for _ in 0..instances {
         let mut instance = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
         instance.call("hello", &[]).map_err(e)?;
         kept.push(instance);
     }
-    let with_instances = rss_kib().context("no /proc/self/status")?;
+    let with_instances = rss_and_vm_kib().context("no /proc/self/status")?;
     drop(kept);
-    Ok((with_engine - base, (with_instances - with_engine) / instances.max(1) as f64))
+    let count = instances.max(1) as f64;
+    Ok(MemoryProbe {
+        engine_kib: with_engine.0 - base.0,
+        instance_kib: (with_instances.0 - with_engine.0) / count,
+        engine_vm_kib: with_engine.1 - base.1,
+        instance_vm_kib: (with_instances.1 - with_engine.1) / count,
+    })
 }

@@ -9,8 +9,8 @@ use common::{Event, HANDLER_PARAMS, HANDLER_RESULTS, ValType};
 
 use crate::fault::{Failure, Fault};
 use crate::limits::Config;
-use crate::recorder::{Recorder, Sink};
 use crate::shape::{ModuleShape, signature};
+use host_imports::{Recorder, Sink};
 
 /// A WebAssembly runtime set up to run guests of the ABI: the shape of every host crate.
 ///
@@ -29,6 +29,11 @@ pub trait Engine: Sized + Send + Sync {
     /// its [`Engine::new`] refuses a configuration with fuel ([`Fault::Setup`]), and it is unfit
     /// for untrusted guests.
     const METERS_FUEL: bool = true;
+    /// The tier to use in a process with little address space (RLIMIT_AS, `ulimit -v`): `None`
+    /// when every tier runs there, else the one that does (wasmtime and wasmer reserve 4 GiB and
+    /// more of address space per linear memory on their other tiers, and fail to instantiate
+    /// there with [`Fault::HostResources`]).
+    const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = None;
     /// A compiled module.
     type Module: Clone + Send + Sync;
     /// An instance with its own store, its imports bound and its memory looked up.

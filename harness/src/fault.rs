@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use common::{ALLOCATOR_EXPORT, AbiError, AnswerError, Import};
+use host_imports::HostError;
 
 use crate::shape::LinkError;
 
@@ -72,103 +72,6 @@ impl Trap {
     }
 }
 
-/// Why a host function made the guest's call trap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HostErrorKind {
-    /// The guest's arguments did not decode.
-    Abi(AbiError),
-    /// The guest's memory is not bound yet: the import was called from the module's start
-    /// function, which runs before the host can look up the exported memory.
-    MemoryUnavailable,
-    /// The guest logged more than the host keeps ([`crate::Limits::max_log_bytes`]).
-    LogLimit {
-        /// The limit in bytes.
-        limit: usize,
-    },
-    /// The host function panicked. A bug in the host, caught so that it cannot abort the process.
-    Panic(String),
-    /// The host could not answer: a bad argument, a bad output range, a bad allocator answer.
-    Answer(AnswerError),
-    /// `request_read` or `respond_*` outside a call the host made with input.
-    NoCall,
-    /// `respond_*` a second time in one call.
-    RespondedTwice,
-    /// An `answer_*_alloc` import, and the guest exports no allocator.
-    AllocatorMissing,
-    /// An `answer_*_alloc` import, and the guest's allocator export has another type.
-    AllocatorType,
-    /// An import called while the host waits on the guest's allocator (from inside the
-    /// allocator): refused, so that a host call can never re-enter the guest without bound.
-    Reentered {
-        /// The import waiting on the allocator.
-        during: Import,
-    },
-}
-
-/// The error a host function returns to make the guest's call trap.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostError {
-    /// The import that failed.
-    pub import: Import,
-    /// What went wrong.
-    pub kind: HostErrorKind,
-}
-
-impl HostError {
-    /// A short, stable name for the kind of failure.
-    pub fn kind_name(&self) -> &'static str {
-        match &self.kind {
-            HostErrorKind::Abi(e) => e.kind(),
-            HostErrorKind::MemoryUnavailable => "memory-unavailable",
-            HostErrorKind::LogLimit { .. } => "log-limit",
-            HostErrorKind::Panic(_) => "host-panic",
-            HostErrorKind::Answer(e) => e.kind(),
-            HostErrorKind::NoCall => "no-call",
-            HostErrorKind::RespondedTwice => "respond-twice",
-            HostErrorKind::AllocatorMissing => "alloc-missing",
-            HostErrorKind::AllocatorType => "alloc-type",
-            HostErrorKind::Reentered { .. } => "reentered",
-        }
-    }
-}
-
-impl fmt::Display for HostError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let import = self.import;
-        match &self.kind {
-            HostErrorKind::Abi(e) => write!(f, "{import}: {e}"),
-            HostErrorKind::MemoryUnavailable => write!(
-                f,
-                "{import}: guest memory is not available yet (imports that read memory cannot be called from a start function)"
-            ),
-            HostErrorKind::LogLimit { limit } => {
-                write!(f, "{import}: the guest logged more than {limit} bytes")
-            }
-            HostErrorKind::Panic(message) => {
-                write!(f, "{import}: host function panicked: {message}")
-            }
-            HostErrorKind::Answer(e) => write!(f, "{import}: {e}"),
-            HostErrorKind::NoCall => write!(
-                f,
-                "{import}: no call with input is in progress (request_read and respond_* work only inside a call the host makes with input)"
-            ),
-            HostErrorKind::RespondedTwice => write!(f, "{import}: the guest already responded to this call"),
-            HostErrorKind::AllocatorMissing => {
-                write!(f, "{import}: the guest exports no allocator {ALLOCATOR_EXPORT:?}")
-            }
-            HostErrorKind::AllocatorType => {
-                write!(f, "{import}: the guest's {ALLOCATOR_EXPORT:?} is not a function (i32, i32) -> (i32)")
-            }
-            HostErrorKind::Reentered { during } => write!(
-                f,
-                "{import}: called from the guest's allocator while the host waits on it for {during} (refused: no re-entry)"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for HostError {}
-
 /// Every way a run can fail, in runtime-neutral terms. Two runtimes that fail the same way give
 /// equal `Fault`s (the runtime's own words, where they add something, are in [`Failure::detail`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +102,10 @@ pub enum Fault {
     Trap(Trap),
     /// A resource limit stopped instantiation (e.g. initial memory above the maximum).
     Limit(String),
+    /// The host process could not get what a module within the limits needs (address space,
+    /// memory, a pool slot): the host's failure, not the module's. The runtime's reason is in the
+    /// [`Failure`]'s detail.
+    HostResources,
     /// The engine cannot be set up as asked (an unknown tier, a feature this build lacks).
     Setup(String),
     /// The runtime failed in a way none of the above covers.
@@ -224,7 +131,8 @@ pub enum Fault {
 
 impl Fault {
     /// The fault for a memory or table the runtime refused to create at instantiation because
-    /// it exceeds the [`crate::Limits`].
+    /// it exceeds the [`crate::Limits`]. A runtime that could not create one *within* the
+    /// limits (an `mmap` refused under `ulimit -v`) reports [`Fault::HostResources`] instead.
     pub fn instantiation_limit() -> Fault {
         Fault::Limit("a memory or table of the module exceeds the host's limits".into())
     }
@@ -240,6 +148,7 @@ impl Fault {
             Fault::Host(e) => format!("host.{}", e.kind_name()),
             Fault::Trap(t) => format!("trap.{}", t.name()),
             Fault::Limit(_) => "limit".into(),
+            Fault::HostResources => "host.resources".into(),
             Fault::Setup(_) => "setup".into(),
             Fault::Runtime => "runtime".into(),
             Fault::NoResponse { .. } => "call.no-response".into(),
@@ -264,6 +173,9 @@ impl fmt::Display for Fault {
             Fault::Host(e) => write!(f, "{e}"),
             Fault::Trap(t) => f.write_str(t.describe()),
             Fault::Limit(what) => write!(f, "resource limit: {what}"),
+            Fault::HostResources => f.write_str(
+                "the host could not get the resources (address space, memory) for a module within its limits",
+            ),
             Fault::Setup(what) => write!(f, "cannot set the engine up: {what}"),
             Fault::Runtime => f.write_str("the runtime failed"),
             Fault::NoResponse { export } => {

@@ -4,8 +4,9 @@
 //!   wasmer, wasmi, tinywasm, submilli, WAMR, wasm3), so that tests and tools drive every runtime the same way.
 //! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
-//! - [`Recorder`]: the import bodies, shared by all hosts (decode with `common`, then record or
-//!   answer), and the state of a call with input.
+//! - [`Recorder`], [`HostError`]: the import bodies, shared by all hosts (decode with `common`,
+//!   then record or answer), and the state of a call with input; re-exported from `host_imports`,
+//!   the crate a copied host depends on.
 //! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of every host binary.
@@ -17,16 +18,14 @@ pub mod bench;
 pub mod cli;
 mod engine;
 mod fault;
-pub mod golden;
 mod limits;
-mod recorder;
 mod shape;
 
 pub use engine::{
     DynEngine, Engine, Instance, LoadedModule, Report, check_export, check_handler, choose_tier, module_bytes,
     outcome_line, run, run_module, run_module_with_input, run_with_input,
 };
-pub use fault::{Failure, Fault, HostError, HostErrorKind, Trap};
+pub use fault::{Failure, Fault, Trap};
+pub use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder, Sink};
 pub use limits::{Config, Limits, MIB};
-pub use recorder::{GuestAllocator, Recorder, Sink};
 pub use shape::{ExportDesc, ExternType, ImportDesc, LinkError, ModuleShape, WASM_PAGE_SIZE};

@@ -22,6 +22,8 @@ pub struct Runtime {
     pub tiers: &'static [&'static str],
     /// [`Engine::METERS_FUEL`].
     pub meters_fuel: bool,
+    /// [`Engine::SMALL_ADDRESS_SPACE_TIER`].
+    pub small_address_space_tier: Option<&'static str>,
     new: fn(&Config) -> Result<Box<dyn DynEngine>, Failure>,
     cli: fn(Vec<OsString>) -> ExitCode,
 }
@@ -38,6 +40,7 @@ impl Runtime {
             krate: E::CRATE,
             tiers: E::TIERS,
             meters_fuel: E::METERS_FUEL,
+            small_address_space_tier: E::SMALL_ADDRESS_SPACE_TIER,
             new: |config| E::new(config).map(|e| Box::new(e) as Box<dyn DynEngine>),
             cli: harness::cli::main_from::<E>,
         }

@@ -14,7 +14,7 @@
 //! not load (invalid module, link error, limit) is in the round too, and its run is the load
 //! attempt, repeated each time.
 
-use harness::{DynEngine, Limits, LoadedModule, golden};
+use harness::{DynEngine, Limits, LoadedModule};
 
 use golden::{Case, Suite};
 

@@ -13,7 +13,7 @@
 //! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test cases`
 //! and reviewing the new golden file.
 
-use harness::{Config, DynEngine, golden};
+use harness::{Config, DynEngine};
 use runtimes::all_tiers;
 
 /// For a fixture that exports `canaries` (`() -> i32`: 1 when the canary bytes around its output

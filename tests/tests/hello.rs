@@ -1,6 +1,6 @@
 //! The demo: `hello` prints the same thing on every runtime, and that thing is the golden file.
 
-use harness::{Limits, golden};
+use harness::Limits;
 use runtimes::engines;
 
 #[test]

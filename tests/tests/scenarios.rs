@@ -5,7 +5,7 @@
 //! Adding a scenario is adding an export to `guest/src/lib.rs`, then
 //! `BLESS=1 cargo test -p conformance --test scenarios` and reviewing the new golden file.
 
-use harness::{Config, golden};
+use harness::Config;
 use runtimes::all_tiers;
 
 #[test]

@@ -34,6 +34,16 @@
 //!   each such crossing, and the [`Recorder`] refuses every import made from the guest's
 //!   allocator.
 //!
+//! # Engine generations
+//!
+//! submilli-wasm 0.1.12 keeps a few dozen bytes in the engine for every store ever created (a
+//! GC-request mailbox, `Engine::register_gc_request`, pruned only under a GC-memory threshold
+//! this host does not use), released only when the engine drops: a host that lives long would
+//! grow without bound. [`Submilli`] therefore starts a new engine generation after
+//! [`STORES_PER_ENGINE`] stores, and a module is compiled anew for the current generation the
+//! first time it is instantiated in it; what one generation keeps is released with its last store
+//! and module.
+//!
 //! # Panics
 //!
 //! submilli contains a panic unwinding out of a host function (its SECURITY.md: it restores the
@@ -44,20 +54,63 @@ mod imports;
 
 use harness::{
     ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
+use std::sync::{Arc, Mutex, PoisonError};
+
 use submilli_wasm::{Config, Linker, Module, Store, StoreLimitsBuilder, Val};
 
 use crate::imports::{State, define_imports, find_allocator};
 
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
+fn define_bench_imports(linker: &mut Linker<State>) -> submilli_wasm::Result<()> {
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    Ok(())
+}
+
 /// The wasm stack budget, in bytes (submilli's default, and wasmtime's).
 const MAX_WASM_STACK: usize = 512 * 1024;
 
-/// The submilli engine, with the imports bound once for all instances.
+/// How many stores an engine generation makes before the next one starts (see the crate
+/// docs, "Engine generations"): it bounds what submilli keeps per store to about 32 bytes × this,
+/// at the cost of compiling each module once more per generation.
+pub const STORES_PER_ENGINE: u64 = 512;
+
+/// The submilli engine, with the imports bound once per engine generation.
 pub struct Submilli {
-    engine: submilli_wasm::Engine,
-    linker: Linker<State>,
+    current: Mutex<Generation>,
     config: harness::Config,
     tier: &'static str,
+}
+
+/// One submilli engine, the imports bound in it, and how many stores it has made.
+struct Generation {
+    id: u64,
+    engine: submilli_wasm::Engine,
+    linker: Linker<State>,
+    stores: u64,
+}
+
+impl Generation {
+    fn new(id: u64, config: &harness::Config) -> submilli_wasm::Result<Self> {
+        let mut submilli_config = Config::new();
+        submilli_config.consume_fuel(config.limits.fuel.is_some()).max_wasm_stack(MAX_WASM_STACK);
+        let engine = submilli_wasm::Engine::new(&submilli_config)?;
+        let mut linker = Linker::new(&engine);
+        define_imports(&mut linker)?;
+        if config.bench_imports {
+            define_bench_imports(&mut linker)?;
+        }
+        Ok(Generation { id, engine, linker, stores: 0 })
+    }
+}
+
+/// A module: its bytes, and its code compiled for the engine generation that last instantiated it.
+#[derive(Clone)]
+pub struct SubmilliModule {
+    bytes: Arc<[u8]>,
+    compiled: Arc<Mutex<(u64, Module)>>,
 }
 
 /// One guest instance in its own store.
@@ -71,18 +124,13 @@ impl harness::Engine for Submilli {
     const CRATE: &'static str = "submilli-wasm";
     /// submilli's one tier: its interpreter.
     const TIERS: &'static [&'static str] = &["interpreter"];
-    type Module = Module;
+    type Module = SubmilliModule;
     type Instance = SubmilliInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
-        let setup = |e: submilli_wasm::Error| Failure::new(Fault::Setup(format!("submilli: {e:#}")));
-        let mut submilli_config = Config::new();
-        submilli_config.consume_fuel(config.limits.fuel.is_some()).max_wasm_stack(MAX_WASM_STACK);
-        let engine = submilli_wasm::Engine::new(&submilli_config).map_err(setup)?;
-        let mut linker = Linker::new(&engine);
-        define_imports(&mut linker, config.bench_imports).map_err(setup)?;
-        Ok(Submilli { engine, linker, config: config.clone(), tier })
+        let generation = Generation::new(0, config).map_err(setup)?;
+        Ok(Submilli { current: Mutex::new(generation), config: config.clone(), tier })
     }
 
     fn tier(&self) -> &'static str {
@@ -93,11 +141,17 @@ impl harness::Engine for Submilli {
         &self.config
     }
 
-    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
-        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    fn compile(&self, wasm: &[u8]) -> Result<SubmilliModule, Failure> {
+        let (id, engine) = {
+            let current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            (current.id, current.engine.clone())
+        };
+        let module = compile(&engine, wasm)?;
+        Ok(SubmilliModule { bytes: wasm.into(), compiled: Arc::new(Mutex::new((id, module))) })
     }
 
-    fn shape(&self, module: &Module) -> ModuleShape {
+    fn shape(&self, module: &SubmilliModule) -> ModuleShape {
+        let module = module.compiled.lock().unwrap_or_else(PoisonError::into_inner).1.clone();
         ModuleShape::new(
             module
                 .imports()
@@ -107,7 +161,22 @@ impl harness::Engine for Submilli {
         )
     }
 
-    fn instantiate(&self, module: &Module, sink: Sink) -> Result<SubmilliInstance, Failure> {
+    fn instantiate(&self, module: &SubmilliModule, sink: Sink) -> Result<SubmilliInstance, Failure> {
+        let (id, engine, linker) = {
+            let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
+            if current.stores >= STORES_PER_ENGINE {
+                *current = Generation::new(current.id.wrapping_add(1), &self.config).map_err(setup)?;
+            }
+            current.stores += 1;
+            (current.id, current.engine.clone(), current.linker.clone())
+        };
+        let compiled = {
+            let mut compiled = module.compiled.lock().unwrap_or_else(PoisonError::into_inner);
+            if compiled.0 != id {
+                *compiled = (id, compile(&engine, &module.bytes)?);
+            }
+            compiled.1.clone()
+        };
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(self.config.limits.max_memory_bytes)
             .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
@@ -121,12 +190,12 @@ impl harness::Engine for Submilli {
             recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
             store_limits,
         };
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(&engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let instance = self.linker.instantiate(&mut store, module).map_err(|e| instantiate_failure(&e))?;
+        let instance = linker.instantiate(&mut store, &compiled).map_err(|e| instantiate_failure(&e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
@@ -177,6 +246,16 @@ impl harness::Instance for SubmilliInstance {
     fn recorder_mut(&mut self) -> &mut Recorder {
         &mut self.store.data_mut().recorder
     }
+}
+
+/// An engine that cannot be set up.
+fn setup(e: submilli_wasm::Error) -> Failure {
+    Failure::new(Fault::Setup(format!("submilli: {e:#}")))
+}
+
+/// Compiles `wasm` for `engine`.
+fn compile(engine: &submilli_wasm::Engine, wasm: &[u8]) -> Result<Module, Failure> {
+    Module::new(engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
 }
 
 /// A submilli type in the ABI's terms.

@@ -3,5 +3,5 @@
 
 #[test]
 fn binary_output_matches_the_golden_files() {
-    harness::golden::check_cli::<host_submilli::Submilli>(env!("CARGO_BIN_EXE_host-submilli"));
+    golden::check_cli::<host_submilli::Submilli>(env!("CARGO_BIN_EXE_host-submilli"));
 }

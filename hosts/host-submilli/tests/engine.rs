@@ -76,3 +76,25 @@ fn memory_grown_by_the_allocator_is_looked_up_again() {
     assert_eq!(events, ["str \"Hello, Wasm!\""], "{report:?}");
     assert_eq!(report.outcome, Ok(None));
 }
+
+/// A module loaded once runs the same in every engine generation (a new one starts every
+/// [`host_submilli::STORES_PER_ENGINE`] stores, and the module is compiled anew for it), and a
+/// module loaded in an old generation still runs in the new one.
+#[test]
+fn modules_run_the_same_across_engine_generations() {
+    let engine = engine();
+    let (module, shape) = engine.load(guest_wasm::GUEST_WASM).expect("the guest loads");
+    let first = harness::run_module(&engine, &module, &shape, "hello", &[]).lines();
+    assert_eq!(first.last().map(String::as_str), Some("returned 4567"));
+    let runs = 2 * host_submilli::STORES_PER_ENGINE + 1;
+    for run in 1..runs {
+        let lines = harness::run_module(&engine, &module, &shape, "hello", &[]).lines();
+        assert_eq!(lines, first, "run {run}");
+    }
+    // A module loaded in an earlier generation, first instantiated in a later one.
+    let (late, late_shape) = engine.load(guest_wasm::GUEST_WASM).expect("the guest loads");
+    for _ in 0..host_submilli::STORES_PER_ENGINE {
+        harness::run_module(&engine, &module, &shape, "hello", &[]);
+    }
+    assert_eq!(harness::run_module(&engine, &late, &late_shape, "hello", &[]).lines(), first);
+}

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
-use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 use tinywasm::types::WasmValue;
 use tinywasm::{FuncContext, Function, HostFunction, Imports, ModuleInstance, Store};
 
@@ -53,13 +53,9 @@ pub(crate) fn find_allocator(store: &Store, instance: &ModuleInstance) -> GuestA
     }
 }
 
-/// Binds every import of the ABI in `store`, and the no-op benchmark imports if asked.
-pub(crate) fn define_imports(store: &mut Store, host: &SharedHost, bench_imports: bool) -> Imports {
+/// Binds every import of the ABI in `store`.
+pub(crate) fn define_imports(store: &mut Store, host: &SharedHost) -> Imports {
     let mut imports = Imports::new();
-    if bench_imports {
-        imports.define(bench::MODULE, bench::NOOP_I32, HostFunction::from(store, |_, _: i32| Ok(())));
-        imports.define(bench::MODULE, bench::NOOP_I32_I32, HostFunction::from(store, |_, _: (i32, i32)| Ok(())));
-    }
     let state = host.clone();
     let log_int = HostFunction::from(store, move |_, value: i32| {
         let mut state = state.try_borrow_mut().map_err(|_| busy(Import::LogInt))?;

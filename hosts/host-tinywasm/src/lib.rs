@@ -60,13 +60,22 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use harness::{ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap};
+use harness::{
+    ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap, bench,
+};
 use tinywasm::engine::{Config, StackConfig};
 use tinywasm::parser::{Parser, ParserOptions};
 use tinywasm::types::{ExportType, ExternalKind, ImportKind, ImportType, WasmType, WasmValue};
 use tinywasm::{ModuleInstance, Store};
 
 use crate::imports::{Host, HostTrap, SharedHost, define_imports, find_allocator};
+
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
+fn define_bench_imports(store: &mut Store, imports: &mut tinywasm::Imports) {
+    use tinywasm::HostFunction;
+    imports.define(bench::MODULE, bench::NOOP_I32, HostFunction::from(store, |_, _: i32| Ok(())));
+    imports.define(bench::MODULE, bench::NOOP_I32_I32, HostFunction::from(store, |_, _: (i32, i32)| Ok(())));
+}
 use crate::memory::GuestMemory;
 
 /// The tinywasm engine: its configuration (stacks, memory backend), and the limits.
@@ -175,7 +184,10 @@ impl harness::Engine for Tinywasm {
             allocator: GuestAllocator::Missing,
             recorder: Recorder::new(Sink::Discard, 0),
         }));
-        let imports = define_imports(&mut store, &host, self.config.bench_imports);
+        let mut imports = define_imports(&mut store, &host);
+        if self.config.bench_imports {
+            define_bench_imports(&mut store, &mut imports);
+        }
         memory::take_created();
         let instance = guarded(|| ModuleInstance::instantiate_no_start(&mut store, &module.module, Some(imports)));
         let memories = memory::take_created();

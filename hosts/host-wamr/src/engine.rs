@@ -8,7 +8,25 @@ use common::ValType;
 use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap};
 use wamrx_sys as sys;
 
-use crate::imports::{HOST_ERROR_EXCEPTION, State, find_allocator, memory_of, register_imports};
+use crate::imports::{HOST_ERROR_EXCEPTION, Native, State, find_allocator, memory_of, natives, register_imports};
+
+unsafe extern "C" fn bench_noop_i32(_: sys::wasm_exec_env_t, _: i32) {}
+
+unsafe extern "C" fn bench_noop_i32_i32(_: sys::wasm_exec_env_t, _: i32, _: i32) {}
+
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool. They are always
+/// registered (WAMR's registry is per process); a module that imports them without
+/// [`harness::Config::bench_imports`] is refused by the ABI check before it is instantiated.
+fn bench_natives() -> impl Iterator<Item = Native> {
+    harness::bench::IMPORTS.into_iter().map(|(name, params)| {
+        let func = if params.len() == 1 {
+            bench_noop_i32 as *mut std::ffi::c_void
+        } else {
+            bench_noop_i32_i32 as *mut std::ffi::c_void
+        };
+        Native { module: harness::bench::MODULE, name, func, params, results: &[] }
+    })
+}
 use crate::module::{Prepared, prepare};
 
 /// The size of each instance's WAMR stack (`wasm_runtime_create_exec_env`), which holds the
@@ -67,7 +85,7 @@ fn runtime() -> Result<(), Failure> {
             // SAFETY: the runtime is initialised. Warnings (such as an import WAMR cannot resolve
             // when loading a module) would go to stdout, which is the CLI's output.
             unsafe { sys::wasm_runtime_set_log_level(sys::WASM_LOG_LEVEL_FATAL) };
-            register_imports()
+            register_imports(natives().into_iter().chain(bench_natives()).collect())
         })
         .clone()
         .map_err(|e| Failure::new(Fault::Setup(format!("wamr: {e}"))))

@@ -25,7 +25,7 @@
 use std::ffi::{CStr, CString, c_char, c_void};
 
 use common::{IMPORT_MODULE, Import, ValType};
-use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 use wamrx_sys as sys;
 
 /// The guest's allocator, `guest_alloc(size, align) -> ptr`: a function of the module instance.
@@ -228,10 +228,6 @@ unsafe extern "C" fn respond<const I: usize>(exec_env: sys::wasm_exec_env_t, ptr
     caller.finish(outcome)
 }
 
-unsafe extern "C" fn bench_noop_i32(_: sys::wasm_exec_env_t, _: i32) {}
-
-unsafe extern "C" fn bench_noop_i32_i32(_: sys::wasm_exec_env_t, _: i32, _: i32) {}
-
 /// The body of `answer_*_alloc`: compute the answer, ask the guest's allocator for memory, check
 /// what it returns, write. The allocator is guest code: it may trap, run out of fuel, or grow
 /// (and so move) memory, so no view of memory is held across the call, and every import it
@@ -256,12 +252,12 @@ fn answer_with_allocator(caller: &mut Caller, import: Import, ptr: i32, len: i32
 }
 
 /// A host function as WAMR's registry holds it.
-struct Native {
-    module: &'static str,
-    name: &'static str,
-    func: *mut c_void,
-    params: &'static [ValType],
-    results: &'static [ValType],
+pub(crate) struct Native {
+    pub(crate) module: &'static str,
+    pub(crate) name: &'static str,
+    pub(crate) func: *mut c_void,
+    pub(crate) params: &'static [ValType],
+    pub(crate) results: &'static [ValType],
 }
 
 /// WAMR's signature string for plain `i32` parameters and results, e.g. `(iiiii)i`.
@@ -270,8 +266,8 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
     format!("({}){}", letters(params), letters(results))
 }
 
-/// Every import of the ABI and the no-op benchmark imports, with their C functions.
-fn natives() -> Vec<Native> {
+/// Every import of the ABI, with its C function.
+pub(crate) fn natives() -> Vec<Native> {
     let import = |import: Import, func: *mut c_void| Native {
         module: IMPORT_MODULE,
         name: import.name(),
@@ -281,7 +277,7 @@ fn natives() -> Vec<Native> {
     };
     let i = |import: Import| Import::ALL.iter().position(|i| *i == import).unwrap_or(usize::MAX);
     debug_assert_eq!(i(Import::LogStr), 1);
-    let mut natives = vec![
+    let natives = vec![
         import(Import::LogInt, log_int as *mut c_void),
         import(Import::LogStr, log_value::<1> as *mut c_void),
         import(Import::LogAb, log_value::<2> as *mut c_void),
@@ -301,20 +297,15 @@ fn natives() -> Vec<Native> {
         // The const generic of each body is the import's index in `Import::ALL`.
         assert_eq!(Import::ALL[index].name(), native.name, "imports out of order");
     }
-    for (name, params) in bench::IMPORTS {
-        let func = if params.len() == 1 { bench_noop_i32 as *mut c_void } else { bench_noop_i32_i32 as *mut c_void };
-        natives.push(Native { module: bench::MODULE, name, func, params, results: &[] });
-    }
     natives
 }
 
-/// Registers every host function with WAMR's global registry: once per process, after the
-/// runtime is initialised and before any module is loaded (WAMR resolves imports at load). The
-/// benchmark imports are always registered; a module that imports them without
-/// [`harness::Config::bench_imports`] is refused by the ABI check before it is instantiated.
-pub(crate) fn register_imports() -> Result<(), String> {
+/// Registers host functions (the imports of the ABI: [`natives`]) with WAMR's global registry:
+/// once per process, after the runtime is initialised and before any module is loaded (WAMR
+/// resolves imports at load).
+pub(crate) fn register_imports(natives: Vec<Native>) -> Result<(), String> {
     let mut by_module: Vec<(&'static str, Vec<sys::NativeSymbol>)> = Vec::new();
-    for native in natives() {
+    for native in natives {
         let leak = |s: String| CString::new(s).map(|c| c.into_raw().cast_const()).map_err(|e| e.to_string());
         let symbol = sys::NativeSymbol {
             symbol: leak(native.name.to_owned())?,

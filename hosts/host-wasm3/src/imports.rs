@@ -15,7 +15,8 @@
 //! ```
 
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import, ValType};
-use harness::{ExternType, GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use harness::ExternType;
+use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 
 use crate::inspect::ModuleInfo;
 use crate::runtime::{Func, HostCall, HostFailure, HostFn, M3Error, Runtime};
@@ -47,7 +48,7 @@ pub(crate) fn find_allocator(info: &ModuleInfo, runtime: &Runtime) -> GuestAlloc
 }
 
 /// wasm3's signature string for a function type: `"v(ii)"`, `"i(iiiii)"`.
-fn signature(params: &[ValType], results: &[ValType]) -> String {
+pub(crate) fn signature(params: &[ValType], results: &[ValType]) -> String {
     let letter = |ty: &ValType| match ty {
         ValType::I32 => 'i',
         ValType::I64 => 'I',
@@ -59,19 +60,10 @@ fn signature(params: &[ValType], results: &[ValType]) -> String {
     format!("{result}({})", params.iter().map(letter).collect::<String>())
 }
 
-/// Binds every import of the ABI the module imports, and the no-op benchmark imports if asked.
-pub(crate) fn define_imports(runtime: &mut Runtime, info: &ModuleInfo, bench_imports: bool) -> Result<(), M3Error> {
-    let imported = |module: &str, name: &str| info.function_imports.iter().any(|(m, n)| m == module && n == name);
-    if bench_imports {
-        for (name, params) in bench::IMPORTS {
-            if imported(bench::MODULE, name) {
-                let no_op: HostFn = Box::new(|_| Ok(None));
-                runtime.link(bench::MODULE, name, &signature(params, &[]), None, no_op)?;
-            }
-        }
-    }
+/// Binds every import of the ABI the module imports.
+pub(crate) fn define_imports(runtime: &mut Runtime, info: &ModuleInfo) -> Result<(), M3Error> {
     for import in Import::ALL {
-        if imported(IMPORT_MODULE, import.name()) {
+        if info.imports_function(IMPORT_MODULE, import.name()) {
             let signature = signature(import.params(), import.results());
             runtime.link(IMPORT_MODULE, import.name(), &signature, Some(import), body(import))?;
         }

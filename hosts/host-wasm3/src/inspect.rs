@@ -50,6 +50,13 @@ pub(crate) struct ModuleInfo {
     pub(crate) element_segments: Vec<ElementSegment>,
 }
 
+impl ModuleInfo {
+    /// Whether the module imports the function `module`.`name`.
+    pub(crate) fn imports_function(&self, module: &str, name: &str) -> bool {
+        self.function_imports.iter().any(|(m, n)| m == module && n == name)
+    }
+}
+
 /// Validates `wasm` and reads its structure; returns it with the bytes wasm3 is to load: `None`
 /// for `wasm` itself, or the module lowered for wasm3 ([`crate::lower`]) when it uses
 /// `memory.copy`, `memory.fill` or the newer encodings, which wasm3 0.4.7 lacks.

@@ -53,7 +53,18 @@ use std::sync::Arc;
 
 use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, WASM_PAGE_SIZE};
 
-use crate::imports::{State, define_imports, find_allocator};
+use crate::imports::{State, define_imports, find_allocator, signature};
+
+/// The no-op benchmark imports ([`harness::bench`]) the module imports, for the comparison tool only.
+fn define_bench_imports(runtime: &mut Runtime, info: &ModuleInfo) -> Result<(), M3Error> {
+    for (name, params) in harness::bench::IMPORTS {
+        if info.imports_function(harness::bench::MODULE, name) {
+            let no_op: crate::runtime::HostFn = Box::new(|_| Ok(None));
+            runtime.link(harness::bench::MODULE, name, &signature(params, &[]), None, no_op)?;
+        }
+    }
+    Ok(())
+}
 use crate::inspect::{ModuleInfo, inspect};
 use crate::runtime::{M3Error, Runtime};
 
@@ -179,8 +190,10 @@ impl harness::Engine for Wasm3 {
         {
             runtime.size_table(size).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        define_imports(&mut runtime, info, self.config.bench_imports)
-            .map_err(|e| Failure::with_detail(Fault::Setup(format!("wasm3: {e}")), e))?;
+        let linked = define_imports(&mut runtime, info);
+        let linked = linked
+            .and_then(|()| if self.config.bench_imports { define_bench_imports(&mut runtime, info) } else { Ok(()) });
+        linked.map_err(|e| Failure::with_detail(Fault::Setup(format!("wasm3: {e}")), e))?;
         runtime.limit_memory_pages(max_pages);
         if let Some(start) = start {
             let outcome = runtime.call(start, &[]);

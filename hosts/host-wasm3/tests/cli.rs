@@ -4,5 +4,5 @@
 
 #[test]
 fn binary_output_matches_the_golden_files() {
-    harness::golden::check_cli::<host_wasm3::Wasm3>(env!("CARGO_BIN_EXE_host-wasm3"));
+    golden::check_cli::<host_wasm3::Wasm3>(env!("CARGO_BIN_EXE_host-wasm3"));
 }

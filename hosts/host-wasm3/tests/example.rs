@@ -3,5 +3,5 @@
 
 #[test]
 fn example_output_matches_the_golden_files() {
-    harness::golden::check_example(env!("CARGO_PKG_NAME"));
+    golden::check_example(env!("CARGO_PKG_NAME"));
 }

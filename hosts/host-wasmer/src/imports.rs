@@ -14,7 +14,7 @@
 //! ```
 
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
-use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 use wasmer::{
     AsStoreRef, Function, FunctionEnv, FunctionEnvMut, Imports, Memory, RuntimeError, Store, TypedFunction, WasmSlice,
 };
@@ -41,14 +41,9 @@ pub(crate) fn find_allocator(store: &impl AsStoreRef, instance: &wasmer::Instanc
     }
 }
 
-/// Every import of the ABI, bound to one instance's environment, and the no-op benchmark imports
-/// if asked.
-pub(crate) fn imports(store: &mut Store, env: &FunctionEnv<State>, bench_imports: bool) -> Imports {
+/// Every import of the ABI, bound to one instance's environment.
+pub(crate) fn imports(store: &mut Store, env: &FunctionEnv<State>) -> Imports {
     let mut imports = Imports::new();
-    if bench_imports {
-        imports.define(bench::MODULE, bench::NOOP_I32, Function::new_typed(store, |_: i32| {}));
-        imports.define(bench::MODULE, bench::NOOP_I32_I32, Function::new_typed(store, |_: i32, _: i32| {}));
-    }
     let log_int = Function::new_typed_with_env(store, env, |mut env: FunctionEnvMut<State>, value: i32| {
         env.data_mut().recorder.log_int(value).map_err(user_error)
     });

@@ -11,6 +11,11 @@
 //! `WasmSlice::access`, which borrows the memory (no copy) on the native backend.
 //! `examples/embed.rs` (`--example embed-wasmer`) embeds the guest in a page of plain wasmer code, without this crate.
 //!
+//! Tiers: `cranelift` (the default), `singlepass`, and `bounds-checked`, Cranelift for a host with
+//! little address space (`ulimit -v`, RLIMIT_AS): the other tiers reserve 4 GiB plus a 4 GiB guard
+//! of address space per linear memory so that compiled code needs no bounds checks; this one
+//! reserves only the memory limit, with no guard, and the compiled code checks every access.
+//!
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
 //! so the remaining points are read to tell the two apart), `LimitingTunables` for memory and
 //! tables, wasmer's guarded stack for recursion.
@@ -27,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
 use wasmer::sys::CompilerConfig;
 use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, Value};
@@ -35,6 +41,12 @@ use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points};
 use wasmer_types::TrapCode;
 
 use crate::imports::{State, find_allocator, imports};
+
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
+fn define_bench_imports(store: &mut Store, imports: &mut wasmer::Imports) {
+    imports.define(bench::MODULE, bench::NOOP_I32, wasmer::Function::new_typed(store, |_: i32| {}));
+    imports.define(bench::MODULE, bench::NOOP_I32_I32, wasmer::Function::new_typed(store, |_: i32, _: i32| {}));
+}
 use crate::tunables::LimitingTunables;
 
 /// The wasmer runtime (Cranelift) with the limits applied.
@@ -66,7 +78,14 @@ fn new_engine(limits: &harness::Limits, tier: &str) -> wasmer::Engine {
         compiler.push_middleware(Arc::new(Metering::new(fuel, |_: &wasmer::wasmparser::Operator<'_>| 1)));
     }
     let mut engine = wasmer::sys::EngineBuilder::new(compiler).engine();
-    let base = wasmer::sys::BaseTunables::for_target(engine.target());
+    let mut base = wasmer::sys::BaseTunables::for_target(engine.target());
+    if tier == "bounds-checked" {
+        // Static memories bounded by the limit, no guard: a memory reserves only what it may grow
+        // to, and Cranelift checks each access against the bound.
+        base.static_memory_bound = LimitingTunables::max_pages(limits.max_memory_bytes);
+        base.static_memory_offset_guard_size = 0;
+        base.dynamic_memory_offset_guard_size = 0;
+    }
     engine.set_tunables(LimitingTunables::new(base, limits.max_memory_bytes, limits.max_table_elements));
     engine.into()
 }
@@ -85,7 +104,8 @@ pub struct WasmerInstance {
 
 impl harness::Engine for Wasmer {
     const NAME: &'static str = "wasmer";
-    const TIERS: &'static [&'static str] = &["cranelift", "singlepass"];
+    const TIERS: &'static [&'static str] = &["cranelift", "singlepass", "bounds-checked"];
+    const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
     type Module = WasmerModule;
     type Instance = WasmerInstance;
 
@@ -151,8 +171,16 @@ impl harness::Engine for Wasmer {
     fn instantiate(&self, module: &WasmerModule, sink: Sink) -> Result<WasmerInstance, Failure> {
         // One memory and one table per instance, as `StoreLimits` allows on the other runtimes
         // (the tunables cap their sizes, not their number).
+        // The same for a memory or table larger than the limits from the start: then a resource
+        // error wasmer still reports is the host's (an `mmap` refused), not the module's.
         let info = module.module.info();
-        if info.memories.len() > 1 || info.tables.len() > 1 {
+        let limits = &self.config.limits;
+        let max_pages = LimitingTunables::max_pages(limits.max_memory_bytes);
+        if info.memories.len() > 1
+            || info.tables.len() > 1
+            || info.memories.values().any(|m| m.minimum > max_pages)
+            || info.tables.values().any(|t| t.minimum > limits.max_table_elements)
+        {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
         let mut store = Store::new(module.engine.clone());
@@ -162,7 +190,10 @@ impl harness::Engine for Wasmer {
             recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
         };
         let env = FunctionEnv::new(&mut store, state);
-        let imports = imports(&mut store, &env, self.config.bench_imports);
+        let mut imports = imports(&mut store, &env);
+        if self.config.bench_imports {
+            define_bench_imports(&mut store, &mut imports);
+        }
         let instance = wasmer::Instance::new(&mut store, &module.module, &imports).map_err(instantiate_failure)?;
         let memory = instance
             .exports
@@ -254,10 +285,9 @@ fn val_type(ty: &wasmer::Type) -> common::ValType {
 fn instantiate_failure(error: InstantiationError) -> Failure {
     match error {
         InstantiationError::Start(e) => failure(e),
-        // `LimitingTunables` refusing a memory or table.
-        InstantiationError::Link(e @ wasmer::LinkError::Resource(_)) => {
-            Failure::with_detail(Fault::instantiation_limit(), e)
-        }
+        // Not `LimitingTunables` (a memory or table over the limits is refused before
+        // instantiation): the host could not create one (an `mmap` refused under RLIMIT_AS).
+        InstantiationError::Link(e @ wasmer::LinkError::Resource(_)) => Failure::with_detail(Fault::HostResources, e),
         other => Failure::with_detail(Fault::Runtime, other),
     }
 }

@@ -21,9 +21,13 @@ pub(crate) struct LimitingTunables {
 
 impl LimitingTunables {
     pub(crate) fn new(base: BaseTunables, max_memory_bytes: usize, max_table_elements: u32) -> Self {
+        LimitingTunables { base, max_pages: Self::max_pages(max_memory_bytes), max_table_elements }
+    }
+
+    /// The most pages a memory may have under a limit of `max_memory_bytes`.
+    pub(crate) fn max_pages(max_memory_bytes: usize) -> Pages {
         let pages = max_memory_bytes / wasmer::WASM_PAGE_SIZE;
-        let max_pages = Pages(u32::try_from(pages).unwrap_or(u32::MAX).min(wasmer::WASM_MAX_PAGES));
-        LimitingTunables { base, max_pages, max_table_elements }
+        Pages(u32::try_from(pages).unwrap_or(u32::MAX).min(wasmer::WASM_MAX_PAGES))
     }
 
     /// The memory type with its maximum capped at the limit.

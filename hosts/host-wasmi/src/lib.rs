@@ -17,10 +17,19 @@
 
 mod imports;
 
-use harness::{ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap};
+use harness::{
+    ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap, bench,
+};
 use wasmi::{CompilationMode, Config, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
 
 use crate::imports::{HostTrap, State, define_imports, find_allocator};
+
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
+fn define_bench_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    Ok(())
+}
 
 /// The wasmi engine, with the imports bound once for all instances.
 pub struct Wasmi {
@@ -55,8 +64,11 @@ impl harness::Engine for Wasmi {
         });
         let engine = wasmi::Engine::new(&wasmi_config);
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker, config.bench_imports)
-            .map_err(|e| Failure::new(Fault::Setup(format!("wasmi: {e}"))))?;
+        let setup = |e: wasmi::errors::LinkerError| Failure::new(Fault::Setup(format!("wasmi: {e}")));
+        define_imports(&mut linker).map_err(setup)?;
+        if config.bench_imports {
+            define_bench_imports(&mut linker).map_err(setup)?;
+        }
         Ok(Wasmi { engine, linker, config: config.clone(), tier })
     }
 

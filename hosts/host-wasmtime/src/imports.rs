@@ -13,7 +13,7 @@
 //! ```
 
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
-use harness::{GuestAllocator, HostError, HostErrorKind, Recorder, bench};
+use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 use wasmtime::{AsContextMut, Caller, Linker, Memory, StoreLimits, TypedFunc};
 
 /// The guest's allocator: `guest_alloc(size, align) -> ptr`.
@@ -40,12 +40,8 @@ pub(crate) fn find_allocator(store: impl AsContextMut, instance: &wasmtime::Inst
     }
 }
 
-/// Binds every import of the ABI, and the no-op benchmark imports if asked.
-pub(crate) fn define_imports(linker: &mut Linker<State>, bench_imports: bool) -> wasmtime::Result<()> {
-    if bench_imports {
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
-        linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
-    }
+/// Binds every import of the ABI.
+pub(crate) fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
     linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
         caller.data_mut().recorder.log_int(value).map_err(wasmtime::Error::new)
     })?;

@@ -18,6 +18,12 @@
 //! linear memory copy-on-write from the module's image (a reused slot is reset: no data of one
 //! instance is visible to the next).
 //!
+//! `bounds-checked` is Cranelift for a host with little address space (`ulimit -v`, RLIMIT_AS):
+//! the other tiers reserve 4 GiB plus guard pages of address space per linear memory so that
+//! compiled code needs no bounds checks; this one reserves only the memory limit
+//! ([`harness::Limits::max_memory_bytes`]), with no guard pages, and the compiled code checks
+//! every access against the memory's length.
+//!
 //! Limits: fuel for CPU, [`StoreLimits`](wasmtime::StoreLimits) for memory, tables and instances (and, with `pooling`, the
 //! pool's per-slot maxima, set to the same limits), `max_wasm_stack` for recursion.
 // Only loading a precompiled module needs `unsafe`; it says why there.
@@ -30,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
 use wasmtime::{
     InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
@@ -37,6 +44,13 @@ use wasmtime::{
 };
 
 use crate::imports::{State, define_imports, find_allocator};
+
+/// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
+fn define_bench_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32, |_: i32| {})?;
+    linker.func_wrap(bench::MODULE, bench::NOOP_I32_I32, |_: i32, _: i32| {})?;
+    Ok(())
+}
 
 /// The wasmtime engine, with the imports bound once for all instances.
 pub struct Wasmtime {
@@ -69,7 +83,8 @@ pub struct WasmtimeInstance {
 
 impl harness::Engine for Wasmtime {
     const NAME: &'static str = "wasmtime";
-    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling"];
+    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling", "bounds-checked"];
+    const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
     type Module = WasmtimeModule;
     type Instance = WasmtimeInstance;
 
@@ -104,13 +119,28 @@ impl harness::Engine for Wasmtime {
                     .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
                     .memory_init_cow(true);
             }
+            "bounds-checked" => {
+                // Reserve only what the memory may grow to, no guard regions: Cranelift then
+                // emits an explicit bounds check on every access. Growth never moves the memory
+                // (the whole limit is reserved), so no reserve for growth either.
+                let reservation = u64::try_from(config.limits.max_memory_bytes).unwrap_or(u64::MAX);
+                wasmtime_config
+                    .strategy(Strategy::Cranelift)
+                    .memory_reservation(reservation)
+                    .memory_guard_size(0)
+                    .guard_before_linear_memory(false)
+                    .memory_reservation_for_growth(0);
+            }
             _ => {
                 wasmtime_config.strategy(Strategy::Cranelift);
             }
         }
         let engine = wasmtime::Engine::new(&wasmtime_config).map_err(setup)?;
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker, config.bench_imports).map_err(setup)?;
+        define_imports(&mut linker).map_err(setup)?;
+        if config.bench_imports {
+            define_bench_imports(&mut linker).map_err(setup)?;
+        }
         Ok(Wasmtime { engine, linker, config: config.clone(), tier })
     }
 
@@ -189,7 +219,7 @@ impl harness::Engine for Wasmtime {
             Some(pre) => pre.instantiate(&mut store),
             None => self.linker.instantiate(&mut store, &module.module),
         }
-        .map_err(|e| instantiate_failure(&e))?;
+        .map_err(|e| self.instantiate_failure(&module.module, &e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
@@ -200,6 +230,32 @@ impl harness::Engine for Wasmtime {
 }
 
 impl Wasmtime {
+    /// An error from instantiation: a trap in a start function, a resource limit, or the host
+    /// out of resources.
+    fn instantiate_failure(&self, module: &Module, error: &wasmtime::Error) -> Failure {
+        if error.downcast_ref::<wasmtime::Trap>().is_some() || error.downcast_ref::<HostError>().is_some() {
+            return failure(error);
+        }
+        // Imports were checked against the ABI before, so what wasmtime still refuses without a
+        // trap is a memory or table: `StoreLimits` denied it if the module asks for more than the
+        // limits allow (more than one of each, or a larger initial size); otherwise the host could
+        // not create it (an `mmap` refused: too little address space under RLIMIT_AS).
+        let needs = module.resources_required();
+        let limits = &self.config.limits;
+        let over_limits = needs.num_memories > 1
+            || needs.num_tables > 1
+            || needs.max_initial_memory_size.is_some_and(|pages| {
+                pages.saturating_mul(u64::from(harness::WASM_PAGE_SIZE))
+                    > u64::try_from(limits.max_memory_bytes).unwrap_or(u64::MAX)
+            })
+            || needs.max_initial_table_size.is_some_and(|elements| elements > u64::from(limits.max_table_elements));
+        if over_limits {
+            Failure::with_detail(Fault::instantiation_limit(), error)
+        } else {
+            Failure::with_detail(Fault::HostResources, format!("{error:#}"))
+        }
+    }
+
     /// `module`, with its imports resolved once if this engine takes the fast path. A module the
     /// linker cannot pre-instantiate (an import the ABI does not have) goes the plain way, where
     /// the ABI check refuses it with the same error as on every runtime.
@@ -275,16 +331,6 @@ fn val_type(ty: &wasmtime::ValType) -> common::ValType {
         wasmtime::ValType::V128 => common::ValType::V128,
         wasmtime::ValType::Ref(_) => common::ValType::Ref,
     }
-}
-
-/// An error from instantiation: a trap in a start function, or a resource limit.
-fn instantiate_failure(error: &wasmtime::Error) -> Failure {
-    if error.downcast_ref::<wasmtime::Trap>().is_some() || error.downcast_ref::<HostError>().is_some() {
-        return failure(error);
-    }
-    // Imports were checked against the ABI and exported memories against the limits before, so
-    // what wasmtime still refuses without a trap is a table or memory that `StoreLimits` denied.
-    Failure::with_detail(Fault::instantiation_limit(), error)
 }
 
 /// A wasmtime error from a call in the ABI's terms.

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{Limits, MIB};
+use harness::{Limits, MIB};
 
 /// The workspace's `tests` directory.
 fn tests_dir() -> PathBuf {
@@ -79,7 +79,7 @@ pub struct Suite {
     /// The limits every case runs with (the binaries get them as flags, `cli::limit_args`).
     pub limits: Limits,
     /// `None`: each case's export `run` is called with no arguments. `Some(input)`: each case's
-    /// export `handle` is called with `input` as its request ([`crate::Instance::call_with_input`];
+    /// export `handle` is called with `input` as its request ([`harness::Instance::call_with_input`];
     /// `--input` for the binaries).
     pub input: Option<&'static str>,
 }
@@ -118,7 +118,7 @@ const OUT_OF_FUEL: &str = "failed trap.out-of-fuel:";
 
 impl Case {
     /// Whether only fuel stops this case (its shared golden file ends out of fuel): a runtime
-    /// that cannot meter fuel ([`crate::Engine::METERS_FUEL`]) would run it forever, so it is not
+    /// that cannot meter fuel ([`harness::Engine::METERS_FUEL`]) would run it forever, so it is not
     /// run there; every other case runs there without a fuel limit.
     pub fn needs_fuel(&self) -> bool {
         read(&self.golden_name).lines().last().is_some_and(|line| line.starts_with(OUT_OF_FUEL))
@@ -140,7 +140,7 @@ impl Suite {
     }
 
     /// Runs one case (the module in `bytes`) on `engine` the way this suite runs them.
-    pub fn run(&self, engine: &dyn crate::DynEngine, bytes: &[u8]) -> crate::Report {
+    pub fn run(&self, engine: &dyn harness::DynEngine, bytes: &[u8]) -> harness::Report {
         match self.input {
             Some(input) => engine.run_with_input(bytes, self.export(), input.as_bytes()),
             None => engine.run(bytes, self.export(), &[]),
@@ -149,7 +149,7 @@ impl Suite {
 
     /// The host-binary arguments that run `case` the way this suite runs it, with `limits`.
     pub fn cli_args(&self, case: &Case, limits: &Limits) -> Vec<std::ffi::OsString> {
-        let mut args: Vec<std::ffi::OsString> = crate::cli::limit_args(limits).into_iter().map(Into::into).collect();
+        let mut args: Vec<std::ffi::OsString> = harness::cli::limit_args(limits).into_iter().map(Into::into).collect();
         args.extend(["--guest".into(), case.path.clone().into_os_string(), "--invoke".into(), self.export().into()]);
         if let Some(input) = self.input {
             args.extend(["--input".into(), input.into()]);
@@ -185,7 +185,7 @@ impl Suite {
 /// refuse: exit status 2 and one error line.
 ///
 /// Panics with every mismatch found (tests only).
-pub fn check_cli<E: crate::Engine>(binary: &str) {
+pub fn check_cli<E: harness::Engine>(binary: &str) {
     let mut problems = Vec::new();
     let mut check = |label: &str, args: &[&std::ffi::OsStr], golden_name: Option<&str>| {
         let output = match std::process::Command::new(binary).args(args).output() {
@@ -244,7 +244,14 @@ pub fn check_cli<E: crate::Engine>(binary: &str) {
 ///
 /// Panics with what differs (tests only).
 pub fn check_example(package: &str) {
-    let name = package.replace("host-", "embed-");
+    check_example_named(&package.replace("host-", "embed-"));
+}
+
+/// Checks the example `name` of the calling package as [`check_example`] does: it prints the demo,
+/// then the call with input, exactly as `hello.txt` and `hello_input.txt` say, and exits 0.
+///
+/// Panics with what differs (tests only).
+pub fn check_example_named(name: &str) {
     let test_binary = std::env::current_exe().expect("the test binary's path");
     let profile_dir = test_binary.parent().and_then(Path::parent).expect("the test binary is in `deps/`");
     let example = profile_dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));

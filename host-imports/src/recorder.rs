@@ -10,13 +10,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::{Event, Import, OutputBuffer, PendingAnswer, ValueKind, decode_value};
 
-use crate::fault::{HostError, HostErrorKind};
+use crate::error::{HostError, HostErrorKind};
 
 /// Where an instance's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sink {
-    /// Keep every event, made owned (its text copied out of guest memory), up to
-    /// [`crate::Limits::max_log_bytes`].
+    /// Keep every event, made owned (its text copied out of guest memory), up to the
+    /// `max_log_bytes` given to [`Recorder::new`].
     Record,
     /// Decode every event fully, then drop it: for benchmarks. Nothing is allocated (decoded text
     /// borrows guest memory).
