@@ -1,4 +1,7 @@
-//! Builds the `guest` crate for `wasm32-unknown-unknown` and leaves `guest.wasm` in `OUT_DIR`.
+//! Builds the `guest` and `guest-component` crates for `wasm32-unknown-unknown` and leaves
+//! `guest.wasm` and `guest.component.wasm` in `OUT_DIR`: the second is the core module of
+//! `guest-component` wrapped into a component by `wit_component::ComponentEncoder` (it imports
+//! nothing but its WIT world, so no WASI adapter).
 //!
 //! This runs cargo once more, for the wasm target, in a target directory of its own under
 //! `OUT_DIR` (sharing the outer build's would deadlock on its lock). It uses the workspace's
@@ -26,7 +29,7 @@ fn build() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let workspace = manifest_dir.parent().ok_or("guest-wasm has no parent directory")?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
-    for input in ["guest", "common", "Cargo.toml", "Cargo.lock"] {
+    for input in ["guest", "guest-component", "wit", "common", "Cargo.toml", "Cargo.lock"] {
         println!("cargo::rerun-if-changed={}", workspace.join(input).display());
     }
 
@@ -37,7 +40,8 @@ fn build() -> Result<(), String> {
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--package", "guest", "--target", TARGET, "--profile", "guest"])
+        .args(["build", "--package", "guest", "--package", "guest-component", "--target", TARGET])
+        .args(["--profile", "guest"])
         .arg("--target-dir")
         .arg(&target_dir);
     // What the outer build set for its own compilation must not leak into the guest's.
@@ -57,10 +61,19 @@ fn build() -> Result<(), String> {
         return Err(format!("building the guest for {TARGET} failed ({status}); see the output above"));
     }
 
-    let built = target_dir.join(TARGET).join("guest").join("guest.wasm");
+    let built = target_dir.join(TARGET).join("guest");
+    let core = built.join("guest.wasm");
     let dest = out_dir.join("guest.wasm");
-    std::fs::copy(&built, &dest)
-        .map_err(|e| format!("could not copy {} to {}: {e}", built.display(), dest.display()))?;
+    std::fs::copy(&core, &dest).map_err(|e| format!("could not copy {} to {}: {e}", core.display(), dest.display()))?;
+
+    let module = built.join("guest_component.wasm");
+    let module = std::fs::read(&module).map_err(|e| format!("could not read {}: {e}", module.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|encoder| encoder.validate(true).encode())
+        .map_err(|e| format!("could not make a component of guest-component: {e:#}"))?;
+    let dest = out_dir.join("guest.component.wasm");
+    std::fs::write(&dest, component).map_err(|e| format!("could not write {}: {e}", dest.display()))?;
     Ok(())
 }
 

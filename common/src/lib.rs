@@ -48,6 +48,7 @@ pub mod decode;
 mod event;
 pub mod kernel;
 mod types;
+pub mod value;
 
 pub use abi::{
     ALLOCATOR_EXPORT, ALLOCATOR_PARAMS, ALLOCATOR_RESULTS, HANDLER_PARAMS, HANDLER_RESULTS, IMPORT_MODULE, Import,
@@ -58,3 +59,4 @@ pub use decode::{AbiError, decode_ab, decode_cd, decode_str, decode_value, guest
 pub use event::Event;
 pub use types::AbRef;
 pub use types::{AB, AB_BINCODE_LIMIT, AB_DECODE_LIMIT, CD, CD_TEXT_MAX, CD_WIRE_SIZE, CdTextError, CdWire, ab_config};
+pub use value::ValueError;

@@ -102,6 +102,16 @@ pub fn suites() -> Vec<Suite> {
     ]
 }
 
+/// The fixture suites of components (the world `wit/wasm-hostcall.wit`, for
+/// `host-wasmtime-component`), small limits: hostile components whose `run` is called, and
+/// hostile handlers called with input.
+pub fn component_suites() -> Vec<Suite> {
+    vec![
+        Suite { dir: "components", limits: small_limits(), input: None },
+        Suite { dir: "component-calls", limits: small_limits(), input: Some(CALL_INPUT) },
+    ]
+}
+
 /// One fixture module: its export `run` is called.
 #[derive(Debug, Clone)]
 pub struct Case {
@@ -186,6 +196,19 @@ impl Suite {
 ///
 /// Panics with every mismatch found (tests only).
 pub fn check_cli<E: harness::Engine>(binary: &str) {
+    check_cli_suites::<E>(binary, &suites());
+}
+
+/// [`check_cli`] for a host of components (`host-wasmtime-component`): the demo, the call with
+/// input, and the suites of [`component_suites`].
+///
+/// Panics with every mismatch found (tests only).
+pub fn check_component_cli<E: harness::Engine>(binary: &str) {
+    check_cli_suites::<E>(binary, &component_suites());
+}
+
+/// [`check_cli`] over `suites`.
+fn check_cli_suites<E: harness::Engine>(binary: &str, suites: &[Suite]) {
     let mut problems = Vec::new();
     let mut check = |label: &str, args: &[&std::ffi::OsStr], golden_name: Option<&str>| {
         let output = match std::process::Command::new(binary).args(args).output() {
@@ -224,7 +247,7 @@ pub fn check_cli<E: harness::Engine>(binary: &str) {
     };
     check("demo", &[], Some("hello.txt"));
     check("demo with input", &["--input".as_ref(), CALL_INPUT.as_ref()], Some("hello_input.txt"));
-    for suite in suites() {
+    for suite in suites {
         for case in suite.cases() {
             let refused = !E::METERS_FUEL && case.needs_fuel();
             let limits = if refused { suite.limits.clone() } else { suite.limits.enforceable(E::METERS_FUEL) };

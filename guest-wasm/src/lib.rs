@@ -1,7 +1,13 @@
-//! The wasm-hostcall guest module, built for `wasm32-unknown-unknown` by this crate's build script.
+//! The wasm-hostcall guests, built for `wasm32-unknown-unknown` by this crate's build script: the
+//! core module ([`GUEST_WASM`], the ABI of `common`) and the component ([`GUEST_COMPONENT`], the
+//! world of `wit/wasm-hostcall.wit`).
 //!
-//! Hosts and tests depend on this crate to get [`GUEST_WASM`] without a separate build step.
+//! Hosts and tests depend on this crate to get them without a separate build step.
 #![forbid(unsafe_code)]
 
 /// The bytes of the guest module (`guest/`), built with the workspace's `guest` profile.
 pub const GUEST_WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.wasm"));
+
+/// The bytes of the guest component (`guest-component/`): its core module built with the same
+/// profile, wrapped into a component by `wit_component::ComponentEncoder`.
+pub const GUEST_COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest.component.wasm"));

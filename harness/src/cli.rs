@@ -73,7 +73,7 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
             Ok(bytes) => bytes,
             Err(()) => return ExitCode::from(2),
         },
-        None => guest_wasm::GUEST_WASM.to_vec(),
+        None => E::DEFAULT_GUEST.to_vec(),
     };
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => Some(text.clone().into_bytes()),

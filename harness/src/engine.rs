@@ -34,6 +34,9 @@ pub trait Engine: Sized + Send + Sync {
     /// more of address space per linear memory on their other tiers, and fail to instantiate
     /// there with [`Fault::HostResources`]).
     const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = None;
+    /// The guest the host binary runs without `--guest`: the core guest ([`guest_wasm::GUEST_WASM`]),
+    /// or the component guest on a host of components.
+    const DEFAULT_GUEST: &'static [u8] = guest_wasm::GUEST_WASM;
     /// A compiled module.
     type Module: Clone + Send + Sync;
     /// An instance with its own store, its imports bound and its memory looked up.

@@ -110,6 +110,15 @@ pub enum Fault {
     Setup(String),
     /// The runtime failed in a way none of the above covers.
     Runtime,
+    /// The component model's canonical ABI (the runtime's own lifting and lowering) refused what
+    /// the guest passed: a string or list past memory, `cabi_realloc`'s answer out of bounds or
+    /// misaligned, an import called from `cabi_realloc`.
+    Canon {
+        /// A short, stable name (`out-of-bounds`, `realloc-out-of-bounds`, ...).
+        kind: &'static str,
+        /// The runtime's message.
+        message: String,
+    },
     /// A call with input returned 0 (success) without a response.
     NoResponse {
         /// The export called.
@@ -121,6 +130,13 @@ pub enum Fault {
         export: String,
         /// Its status.
         status: i32,
+    },
+    /// A handler returned an error (a component's `result` `err`), with its message.
+    GuestError {
+        /// The export called.
+        export: String,
+        /// The guest's error message.
+        message: String,
     },
     /// The input is too large to pass its length as an `i32`.
     InputTooLarge {
@@ -151,8 +167,10 @@ impl Fault {
             Fault::HostResources => "host.resources".into(),
             Fault::Setup(_) => "setup".into(),
             Fault::Runtime => "runtime".into(),
+            Fault::Canon { kind, .. } => format!("canon.{kind}"),
             Fault::NoResponse { .. } => "call.no-response".into(),
             Fault::GuestStatus { .. } => "call.guest-status".into(),
+            Fault::GuestError { .. } => "call.guest-error".into(),
             Fault::InputTooLarge { .. } => "call.input-too-large".into(),
         }
     }
@@ -178,6 +196,7 @@ impl fmt::Display for Fault {
             ),
             Fault::Setup(what) => write!(f, "cannot set the engine up: {what}"),
             Fault::Runtime => f.write_str("the runtime failed"),
+            Fault::Canon { message, .. } => write!(f, "the canonical ABI refused what the guest did: {message}"),
             Fault::NoResponse { export } => {
                 write!(
                     f,
@@ -185,6 +204,7 @@ impl fmt::Display for Fault {
                 )
             }
             Fault::GuestStatus { export, status } => write!(f, "export {export:?} returned status {status}"),
+            Fault::GuestError { export, message } => write!(f, "export {export:?} returned an error: {message:?}"),
             Fault::InputTooLarge { len } => {
                 write!(f, "an input of {len} bytes is too large: its length must fit an i32")
             }

@@ -116,6 +116,18 @@ pub enum LinkError {
         /// How the module declares it.
         found: ExternType,
     },
+    /// A component import that the world (`wit/wasm-hostcall.wit`) does not have.
+    UnknownComponentImport {
+        /// The import's name.
+        name: String,
+        /// The world's imports.
+        world: Vec<String>,
+    },
+    /// A component import of the world, declared with another type: the runtime's words.
+    ComponentImportType {
+        /// What the runtime says.
+        detail: String,
+    },
     /// No memory exported as `memory`.
     NoMemory {
         /// What the module does export.
@@ -127,8 +139,8 @@ impl LinkError {
     /// A short, stable name.
     pub const fn kind(&self) -> &'static str {
         match self {
-            LinkError::UnknownImport { .. } => "unknown-import",
-            LinkError::ImportType { .. } => "import-type",
+            LinkError::UnknownImport { .. } | LinkError::UnknownComponentImport { .. } => "unknown-import",
+            LinkError::ImportType { .. } | LinkError::ComponentImportType { .. } => "import-type",
             LinkError::NoMemory { .. } => "no-memory",
         }
     }
@@ -163,6 +175,13 @@ impl fmt::Display for LinkError {
                 "import \"{IMPORT_MODULE}\".\"{import}\" is declared as {found}, expected function {}",
                 signature(import.params(), import.results())
             ),
+            LinkError::UnknownComponentImport { name, world } => {
+                write!(f, "unknown import {name:?}: the host provides the world's imports ")?;
+                crate::fault::write_list(f, world)
+            }
+            LinkError::ComponentImportType { detail } => {
+                write!(f, "an import of the world is declared with another type: {detail}")
+            }
             LinkError::NoMemory { exports } => {
                 write!(f, "the module exports no memory named \"{MEMORY_EXPORT}\"; its exports are ")?;
                 crate::fault::write_list(f, exports)

@@ -2,13 +2,15 @@
 
 use std::fmt;
 
-use common::{ALLOCATOR_EXPORT, AbiError, AnswerError, Import};
+use common::{ALLOCATOR_EXPORT, AbiError, AnswerError, Import, ValueError};
 
 /// Why a host function made the guest's call trap.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostErrorKind {
     /// The guest's arguments did not decode.
     Abi(AbiError),
+    /// A value the component model lifted whole is over a limit of the ABI.
+    Value(ValueError),
     /// The guest's memory is not bound yet: the import was called from the module's start
     /// function, which runs before the host can look up the exported memory.
     MemoryUnavailable,
@@ -51,6 +53,7 @@ impl HostError {
     pub fn kind_name(&self) -> &'static str {
         match &self.kind {
             HostErrorKind::Abi(e) => e.kind(),
+            HostErrorKind::Value(e) => e.kind(),
             HostErrorKind::MemoryUnavailable => "memory-unavailable",
             HostErrorKind::LogLimit { .. } => "log-limit",
             HostErrorKind::Panic(_) => "host-panic",
@@ -69,6 +72,7 @@ impl fmt::Display for HostError {
         let import = self.import;
         match &self.kind {
             HostErrorKind::Abi(e) => write!(f, "{import}: {e}"),
+            HostErrorKind::Value(e) => write!(f, "{import}: {e}"),
             HostErrorKind::MemoryUnavailable => write!(
                 f,
                 "{import}: guest memory is not available yet (imports that read memory cannot be called from a start function)"

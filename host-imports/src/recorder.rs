@@ -156,6 +156,31 @@ impl Recorder {
         self.record(import, event)
     }
 
+    /// The body of an import that receives its value whole (the component model's `log-*`,
+    /// lifted by the runtime, checked with [`common::value`]): records it.
+    pub fn log_value(&mut self, import: Import, value: Event<'_>) -> Result<(), HostError> {
+        self.enter(import)?;
+        self.record(import, value)
+    }
+
+    /// The body of an import that receives its value whole and returns its answer by value (the
+    /// component model's `answer-*`, whose result the runtime writes into memory from the guest's
+    /// `cabi_realloc`): the answer ([`common::answer_to`]), checked against the ABI's limits
+    /// like every answer (an `AB` that would encode to more than 64 KiB is `answer-too-large`).
+    pub fn answer_value(&mut self, import: Import, value: &Event<'_>) -> Result<Event<'static>, HostError> {
+        self.enter(import)?;
+        guarded(import, || {
+            let answer = common::answer_to(value);
+            if let Event::Ab(ab) = &answer
+                && let Err(common::ValueError::AbTooLarge { size }) = common::value::ab(ab.a, &ab.b)
+            {
+                let limit = common::AB_DECODE_LIMIT;
+                return Err(HostErrorKind::Answer(common::AnswerError::TooLarge { size, limit }));
+            }
+            Ok(answer)
+        })
+    }
+
     /// The body of `answer_str`, `answer_ab` and `answer_cd`: decodes the argument `(ptr, len)`,
     /// checks the output buffer, writes the answer or only the length it needs. Returns the
     /// [`common::Status`] code.

@@ -333,8 +333,9 @@ fn val_type(ty: &wasmtime::ValType) -> common::ValType {
     }
 }
 
-/// A wasmtime error from a call in the ABI's terms.
-fn failure(error: &wasmtime::Error) -> Failure {
+/// A wasmtime error from a call in the ABI's terms: our host errors, wasmtime's traps (shared
+/// with `host-wasmtime-component`).
+pub fn failure(error: &wasmtime::Error) -> Failure {
     if let Some(host) = error.downcast_ref::<HostError>() {
         return Failure::new(Fault::Host(host.clone()));
     }

@@ -1,0 +1,2 @@
+;; A core module where a component is expected: not valid.
+(module (func (export "run")))
