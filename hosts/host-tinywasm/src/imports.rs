@@ -1,4 +1,5 @@
-//! The wasm-hostcall imports bound on tinywasm: the file to copy into your own host.
+//! The wasm-hostcall imports bound on tinywasm: the file to copy into your own host, with
+//! `src/memory.rs` (the memory backend it reads in place) beside it.
 //!
 //! Each import body borrows the guest's memory and the host state together (zero-copy, and no
 //! view of memory outlives the call) and makes one call to [`Recorder`], which decodes, checks

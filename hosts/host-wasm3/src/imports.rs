@@ -1,4 +1,5 @@
-//! The wasm-hostcall imports bound on wasm3: the file to copy into your own host.
+//! The wasm-hostcall imports bound on wasm3: the file to copy into your own host, with `src/runtime.rs`
+//! (the raw C plumbing) and `src/inspect.rs` (the module's structure) beside it.
 //!
 //! Each import body borrows the guest's memory and the host state together (zero-copy, looked up
 //! anew in every call: wasm3 moves the memory when it grows) and makes one call to [`Recorder`],
