@@ -111,7 +111,8 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
 
     // Step 1: every tier's engine, the guest and the bench module loaded, a bench instance ready.
-    let tiers = runtimes::all_tiers(&bench_config());
+    let mut tiers = runtimes::all_tiers(&bench_config());
+    tiers.extend(runtimes::tiers_of(&measure::COMPONENTS, &bench_config()));
     let mut columns = Vec::new();
     let mut runners = Vec::new();
     for tier in &tiers {

@@ -21,6 +21,12 @@ use crate::payload::{PAYLOAD_SIZES, ab_of_size, text_of_size};
 /// The benchmark loops (`compare/guest/bench.wat`).
 pub(crate) const BENCH_WAT: &str = include_str!("../guest/bench.wat");
 
+/// The host of components (`host-wasmtime-component`), measured beside the core ABI's runtimes:
+/// its columns run the component guest (`guest_wasm::GUEST_COMPONENT`, the world
+/// `wit/wasm-hostcall.wit`) where the scenario exists there (a call with data in and out, start-up,
+/// the kernel, memory), and have no sample in the rows of the core ABI's benchmark loops.
+pub(crate) static COMPONENTS: runtimes::Runtime = runtimes::Runtime::of::<host_wasmtime_component::WasmtimeComponent>();
+
 /// Argument sizes of the return-path rows (`answer_str`), in bytes.
 const ANSWER_SIZES: [usize; 2] = [16, 4096];
 
@@ -243,12 +249,16 @@ pub(crate) struct Budget {
     pub(crate) memory_instances: usize,
 }
 
-/// One column's state: its engine, the loaded guest, a long-lived instance of the bench module, and the loop
-/// counts found by calibration.
+/// One column's state: its engine, the loaded guest, a long-lived instance of the bench module
+/// (none on a host of components: the loops are core ABI), and the loop counts found by
+/// calibration.
 pub(crate) struct Runner<'e> {
     pub(crate) engine: &'e dyn DynEngine,
+    guest_bytes: &'static [u8],
     guest: LoadedModule,
-    bench_instance: Box<dyn Instance>,
+    /// Whether the guest is a component (its exports are named in kebab-case).
+    component: bool,
+    bench_instance: Option<Box<dyn Instance>>,
     calibrated: std::collections::HashMap<String, i32>,
     precompiled_path: std::path::PathBuf,
 }
@@ -274,17 +284,29 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 impl<'e> Runner<'e> {
     pub(crate) fn new(engine: &'e dyn DynEngine, out_dir: &Path) -> Result<Self> {
         let fail = |what: &str| format!("{}/{}: {what}", engine.name(), engine.tier());
-        let guest = engine
-            .load_module(guest_wasm::GUEST_WASM)
-            .map_err(|f| anyhow::anyhow!("{f}"))
-            .with_context(|| fail("guest"))?;
-        let bench = engine
-            .load_module(BENCH_WAT.as_bytes())
-            .map_err(|f| anyhow::anyhow!("{f}"))
-            .with_context(|| fail("bench"))?;
-        let bench_instance = engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let guest_bytes = engine.default_guest();
+        let component = guest_bytes != guest_wasm::GUEST_WASM;
+        let guest =
+            engine.load_module(guest_bytes).map_err(|f| anyhow::anyhow!("{f}")).with_context(|| fail("guest"))?;
+        let bench_instance = if component {
+            None
+        } else {
+            let bench = engine
+                .load_module(BENCH_WAT.as_bytes())
+                .map_err(|f| anyhow::anyhow!("{f}"))
+                .with_context(|| fail("bench"))?;
+            Some(engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?)
+        };
         let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
-        Ok(Runner { engine, guest, bench_instance, calibrated: Default::default(), precompiled_path })
+        Ok(Runner {
+            engine,
+            guest_bytes,
+            guest,
+            component,
+            bench_instance,
+            calibrated: Default::default(),
+            precompiled_path,
+        })
     }
 
     /// Removes the precompiled module file this runner wrote, if any.
@@ -292,10 +314,16 @@ impl<'e> Runner<'e> {
         let _ = std::fs::remove_file(&self.precompiled_path);
     }
 
+    /// The guest's export `name` (core ABI spelling): in kebab-case on a component.
+    fn export(&self, name: &'static str) -> std::borrow::Cow<'static, str> {
+        if self.component { name.replace('_', "-").into() } else { name.into() }
+    }
+
     /// Runs `loop_EXPORT` once and returns its time.
     fn run_loop(&mut self, export: &str, len: i32, n: i32) -> Result<Duration> {
         let args = [i32::try_from(PAYLOAD_OFFSET).unwrap_or(0), len, n];
-        let (result, elapsed) = time(|| self.bench_instance.call(export, &args));
+        let bench = self.bench_instance.as_mut().context("no bench module")?;
+        let (result, elapsed) = time(|| bench.call(export, &args));
         result.map_err(|f| anyhow::anyhow!("{export}: {f}"))?;
         Ok(elapsed)
     }
@@ -323,8 +351,10 @@ impl<'e> Runner<'e> {
     pub(crate) fn sample(&mut self, spec: &Spec, budget: &Budget) -> Result<Option<f64>> {
         let e = |f: harness::Failure| anyhow::anyhow!("{}/{}: {f}", self.engine.name(), self.engine.tier());
         Ok(Some(match &spec.kind {
+            Kind::Loop { .. } if self.bench_instance.is_none() => return Ok(None),
             Kind::Loop { export, payload, len, .. } => {
-                self.bench_instance.write_memory(PAYLOAD_OFFSET, payload).map_err(e)?;
+                let bench = self.bench_instance.as_mut().context("no bench module")?;
+                bench.write_memory(PAYLOAD_OFFSET, payload).map_err(e)?;
                 let n = self.calibrate(&spec.id, export, *len, budget.target)?;
                 let empty = self.run_loop("loop_empty", *len, n)?;
                 let full = self.run_loop(export, *len, n)?;
@@ -332,15 +362,25 @@ impl<'e> Runner<'e> {
             }
             Kind::EnterGuest => {
                 let n = 1_000u64.max((budget.target.as_secs_f64() / 50e-9) as u64);
-                let (result, elapsed) = time(|| self.bench_instance.call_repeatedly("noop", n));
+                // The bench module's `noop`, or the component guest's.
+                let mut guest_instance;
+                let target: &mut dyn Instance = match self.bench_instance.as_mut() {
+                    Some(bench) => bench.as_mut(),
+                    None => {
+                        guest_instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
+                        guest_instance.as_mut()
+                    }
+                };
+                let (result, elapsed) = time(|| target.call_repeatedly("noop", n));
                 result.map_err(e)?;
                 ns(elapsed) / n as f64
             }
             Kind::CallWithInput { size } => {
                 let input = text_of_size(*size).into_bytes();
+                let export = self.export("handle_echo");
                 let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
                 let mut call = || -> Result<()> {
-                    let response = instance.call_with_input("handle_echo", black_box(&input)).map_err(e)?;
+                    let response = instance.call_with_input(&export, black_box(&input)).map_err(e)?;
                     ensure!(matches!(&response, common::Event::Str(s) if s.len() == *size), "handle_echo misbehaves");
                     black_box(response);
                     Ok(())
@@ -354,7 +394,7 @@ impl<'e> Runner<'e> {
                 }
                 ns(start.elapsed()) / f64::from(n)
             }
-            Kind::Compile => us(self.engine.time_compile(guest_wasm::GUEST_WASM).map_err(e)?),
+            Kind::Compile => us(self.engine.time_compile(self.guest_bytes).map_err(e)?),
             Kind::Instantiate => {
                 let mut times = Vec::new();
                 for _ in 0..10 {
@@ -366,11 +406,12 @@ impl<'e> Runner<'e> {
             }
             Kind::RequestCycle { size } => {
                 let input = text_of_size(*size).into_bytes();
+                let export = self.export("handle_echo");
                 let mut times = Vec::new();
                 for _ in 0..20 {
                     let (response, elapsed) = time(|| {
                         let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard)?;
-                        instance.call_with_input("handle_echo", &input)
+                        instance.call_with_input(&export, &input)
                     });
                     let response = response.map_err(e)?;
                     ensure!(matches!(&response, common::Event::Str(s) if s.len() == *size), "handle_echo misbehaves");
@@ -380,7 +421,7 @@ impl<'e> Runner<'e> {
             }
             Kind::FirstCall => {
                 // A fresh module too, so that a lazily compiling tier pays for it here.
-                let module = self.engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
+                let module = self.engine.load_module(self.guest_bytes).map_err(e)?;
                 let mut instance = self.engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
                 let (result, elapsed) = time(|| instance.call("hello", &[]));
                 ensure!(result.map_err(e)? == Some(4567), "hello returned the wrong value");
@@ -579,8 +620,13 @@ pub(crate) fn memory_probe(
 ) -> Result<MemoryProbe> {
     let e = |f: harness::Failure| anyhow::anyhow!("{f}");
     let base = rss_and_vm_kib().context("no /proc/self/status")?;
-    let engine = runtimes::one_tier(runtime, tier, config).context("no such tier")?.engine.map_err(e)?;
-    let module = engine.load_module(guest_wasm::GUEST_WASM).map_err(e)?;
+    let tier = runtimes::one_tier(runtime, tier, config).or_else(|| {
+        (runtime == COMPONENTS.name)
+            .then(|| runtimes::tiers_of(&COMPONENTS, config))
+            .and_then(|tiers| tiers.into_iter().find(|t| t.tier == tier))
+    });
+    let engine = tier.context("no such tier")?.engine.map_err(e)?;
+    let module = engine.load_module(engine.default_guest()).map_err(e)?;
     let mut first = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
     ensure!(first.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");
     let with_engine = rss_and_vm_kib().context("no /proc/self/status")?;

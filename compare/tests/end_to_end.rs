@@ -43,6 +43,9 @@ fn tiny_run_writes_a_complete_report() {
         assert!(labels.contains(&expected), "{expected} not in the report");
     }
     assert!(labels.iter().filter(|l| l.starts_with("wasmi/")).count() >= 2, "wasmi tiers missing");
+    for expected in ["wasmtime-component/cranelift", "wasmtime-component/pooling"] {
+        assert!(labels.contains(&expected), "{expected} not in the report");
+    }
     for runtime in runtimes::names() {
         assert!(labels.iter().any(|l| l.starts_with(&format!("{runtime}/"))), "{runtime} not in the report");
     }
@@ -61,7 +64,12 @@ fn tiny_run_writes_a_complete_report() {
             // Only the JITs (wasmtime, wasmer) load precompiled modules; everything else has a
             // sample in every round (memory is measured once).
             let jit = label.starts_with("wasmtime/") || label.starts_with("wasmer/");
+            // The host of components runs no core-ABI benchmark loop (host calls, answers, the
+            // overhead derived from them) and loads nothing precompiled.
+            let component = label.starts_with("wasmtime-component/");
+            let core_loop = ["call.", "answer.", "overhead."].iter().any(|prefix| id.starts_with(prefix));
             let expected = match id {
+                _ if component && (core_loop || id == "startup.precompiled") => 0,
                 "startup.precompiled" if !jit => 0,
                 id if id.starts_with("memory.") => 1,
                 _ => 2,

@@ -9,7 +9,9 @@
 //! - `hello() -> s32`: logs `1234`, `"Hello World!"`, `ab { a: 1234, b: "abcd" }` and
 //!   `cd { c: 1234, d: "hello world" }`, then returns 4567 (as the core guest's `hello`);
 //! - `handle(request) -> result<response, string>`: greets the request with the host's
-//!   `answer-str` (`Hello, Wasm!` for `Wasm`), or an error if the request is not UTF-8.
+//!   `answer-str` (`Hello, Wasm!` for `Wasm`), or an error if the request is not UTF-8;
+//! - `handle-echo(request)`, `kernel(limit) -> s32` and `noop()`: for the comparison report, as
+//!   the core guest's `handle_echo`, `kernel` and `noop`.
 #![cfg(target_arch = "wasm32")]
 
 // The bindings wit-bindgen generates use `unsafe` and `export_name` (a guest is FFI by nature);
@@ -43,4 +45,14 @@ impl bindings::Guest for Guest {
         let name = String::from_utf8(request).map_err(|_| String::from("the request is not UTF-8"))?;
         Ok(Response::Str(answer_str(&name)))
     }
+
+    fn handle_echo(request: Vec<u8>) -> Result<Response, String> {
+        String::from_utf8(request).map(Response::Str).map_err(|_| String::from("the request is not UTF-8"))
+    }
+
+    fn kernel(limit: i32) -> i32 {
+        common::kernel::count_primes(limit.cast_unsigned()).cast_signed()
+    }
+
+    fn noop() {}
 }

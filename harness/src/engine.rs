@@ -315,6 +315,9 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::METERS_FUEL`].
     fn meters_fuel(&self) -> bool;
 
+    /// [`Engine::DEFAULT_GUEST`]: the core guest, or the component guest on a host of components.
+    fn default_guest(&self) -> &'static [u8];
+
     /// How long [`Engine::compile`] takes on `wasm` (a binary module), timed around the call alone.
     fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure>;
 
@@ -382,6 +385,10 @@ where
 
     fn meters_fuel(&self) -> bool {
         E::METERS_FUEL
+    }
+
+    fn default_guest(&self) -> &'static [u8] {
+        E::DEFAULT_GUEST
     }
 
     fn time_compile(&self, wasm: &[u8]) -> Result<Duration, Failure> {

@@ -126,6 +126,12 @@ pub fn all_tiers(config: &Config) -> Vec<Tier> {
         .collect()
 }
 
+/// Every tier of `runtime`, which need not be in [`RUNTIMES`] (the comparison tool measures the
+/// host of components beside them), each set up as `config` says.
+pub fn tiers_of(runtime: &'static Runtime, config: &Config) -> Vec<Tier> {
+    runtime.tiers.iter().map(|&tier| make_tier(runtime, tier, config)).collect()
+}
+
 /// One runtime at one tier (`None` if this build has no such runtime or tier), set up as
 /// `config` says (see [`Runtime::engine`]; `config.tier` is ignored).
 pub fn one_tier(runtime: &str, tier: &str, config: &Config) -> Option<Tier> {
