@@ -27,7 +27,7 @@
 
 mod imports;
 
-use harness::{ExportDesc, ExternType, Failure, Fault, ImportDesc, LinkError, ModuleShape, Recorder, Sink, Trap};
+use harness::{ExportDesc, ExternType, Failure, Fault, ImportDesc, LinkError, ModuleShape, Recorder, Sink};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
 use wasmtime::component::{Component, ComponentType, InstancePre, Lift, Linker, Type, Val};
 use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Strategy};
@@ -321,6 +321,9 @@ fn func_type(f: &ComponentFunc) -> ExternType {
 /// ([`host_wasmtime::failure`]: our host errors, traps), and the canonical ABI's own refusals
 /// as `canon.*` ([`canon_kind`]).
 fn failure(error: &wasmtime::Error) -> Failure {
+    if let Some(wasmtime::Trap::CannotLeaveComponent) = error.downcast_ref::<wasmtime::Trap>() {
+        return Failure::new(Fault::Canon { kind: "reentered", message: "cannot leave component instance".into() });
+    }
     if error.downcast_ref::<harness::HostError>().is_none()
         && error.downcast_ref::<wasmtime::Trap>().is_none()
         && let Some(kind) = canon_kind(error)
@@ -328,13 +331,7 @@ fn failure(error: &wasmtime::Error) -> Failure {
         let message = error.chain().last().map(ToString::to_string).unwrap_or_default();
         return Failure::new(Fault::Canon { kind, message });
     }
-    let failure = host_wasmtime::failure(error);
-    if failure.fault == Fault::Trap(Trap::Other)
-        && let Some(wasmtime::Trap::CannotLeaveComponent) = error.downcast_ref::<wasmtime::Trap>()
-    {
-        return Failure::new(Fault::Canon { kind: "reentered", message: "cannot leave component instance".into() });
-    }
-    failure
+    host_wasmtime::failure(error)
 }
 
 /// The kind of a refusal of wasmtime's canonical ABI, from its message (wasmtime gives them no
