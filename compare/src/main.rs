@@ -65,7 +65,6 @@ struct Args {
     memory_probe: Option<String>,
 }
 
-/// The column every ratio is taken against.
 /// `(name, version)` of every package in `Cargo.lock` (written by `build.rs`).
 const LOCKED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/locked.rs"));
 
@@ -74,6 +73,7 @@ fn locked(krate: &str) -> String {
     LOCKED.iter().filter(|(name, _)| *name == krate).map(|(_, version)| *version).collect::<Vec<_>>().join("+")
 }
 
+/// The column every ratio is taken against.
 const BASELINE: &str = "wasmtime/cranelift";
 
 fn bench_config() -> Config {

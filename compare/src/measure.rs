@@ -21,10 +21,13 @@ use crate::payload::{PAYLOAD_SIZES, ab_of_size, text_of_size};
 /// The benchmark loops (`compare/guest/bench.wat`).
 pub(crate) const BENCH_WAT: &str = include_str!("../guest/bench.wat");
 
+/// The same loops as a component (`compare/guest/bench.component.wat`).
+pub(crate) const BENCH_COMPONENT_WAT: &str = include_str!("../guest/bench.component.wat");
+
 /// The host of components (`host-wasmtime-component`), measured beside the core ABI's runtimes:
 /// its columns run the component guest (`guest_wasm::GUEST_COMPONENT`, the world
-/// `wit/wasm-hostcall.wit`) where the scenario exists there (a call with data in and out, start-up,
-/// the kernel, memory), and have no sample in the rows of the core ABI's benchmark loops.
+/// `wit/wasm-hostcall.wit`) and the bench component where the scenario exists there, and have
+/// no sample in the rows that are the core ABI's alone (an answer into a buffer).
 pub(crate) static COMPONENTS: runtimes::Runtime = runtimes::Runtime::of::<host_wasmtime_component::WasmtimeComponent>();
 
 /// Argument sizes of the return-path rows (`answer_str`), in bytes.
@@ -86,10 +89,11 @@ impl Group {
 /// How a sample is taken.
 #[derive(Debug, Clone)]
 pub(crate) enum Kind {
-    /// `loop_EXPORT(ptr, len, n)` minus `loop_empty(ptr, len, n)`, divided by `n`, with `payload`
-    /// at `ptr`. `import` is what the native floor does with the same bytes (decode them, or
-    /// answer them into a buffer; none for the no-ops).
-    Loop { export: &'static str, payload: Vec<u8>, len: i32, import: Option<Import> },
+    /// `loop_EXPORT(ptr, len, n)` minus `loop_empty(ptr, len, n)`, divided by `n`, with the
+    /// payload at `ptr`: the core ABI's loop (`bench.wat`) and the component model's
+    /// (`bench.component.wat`), where the scenario exists. `import` is what the native floor does
+    /// with the same bytes (decode them, or answer them into a buffer; none for the no-ops).
+    Loop { core: Option<LoopArgs>, component: Option<LoopArgs>, import: Option<Import> },
     /// The bench module's `noop` export, called `n` times through a typed handle.
     EnterGuest,
     /// A call with input (`Instance::call_with_input`) of the guest's `handle_echo` with `size`
@@ -128,69 +132,131 @@ impl Kind {
     }
 }
 
-fn loop_spec(id: &str, title: &str, export: &'static str, payload: Vec<u8>, import: Option<Import>) -> Spec {
-    let len = i32::try_from(payload.len()).unwrap_or(i32::MAX);
+/// One side's benchmark loop: its export and the payload it is called with.
+#[derive(Debug, Clone)]
+pub(crate) struct LoopArgs {
+    /// `loop_NAME` (`bench.wat`) or `loop-NAME` (`bench.component.wat`).
+    pub(crate) export: &'static str,
+    /// Written at [`PAYLOAD_OFFSET`] before the loop runs.
+    pub(crate) payload: Vec<u8>,
+    /// The loop's `len` argument: the payload's length.
+    pub(crate) len: i32,
+}
+
+impl LoopArgs {
+    fn new(export: &'static str, payload: impl Into<Vec<u8>>) -> Option<Self> {
+        let payload = payload.into();
+        let len = i32::try_from(payload.len()).unwrap_or(i32::MAX);
+        Some(LoopArgs { export, payload, len })
+    }
+}
+
+fn loop_spec(
+    id: &str,
+    title: &str,
+    core: Option<LoopArgs>,
+    component: Option<LoopArgs>,
+    import: Option<Import>,
+) -> Spec {
     Spec {
         id: id.into(),
         title: title.into(),
         group: Group::HostCall,
         unit: "ns",
-        kind: Kind::Loop { export, payload, len, import },
+        kind: Kind::Loop { core, component, import },
     }
 }
 
 /// Every row of the report, in order.
 pub(crate) fn specs() -> Vec<Spec> {
-    let cd = CD::new(1234, "hello world").map(|cd| bytemuck::bytes_of(&cd.to_wire()).to_vec()).unwrap_or_default();
+    const CD_TEXT: &str = "hello world";
+    let cd = CD::new(1234, CD_TEXT).map(|cd| bytemuck::bytes_of(&cd.to_wire()).to_vec()).unwrap_or_default();
+    let both = |core: &'static str, component: &'static str, payload: Vec<u8>| {
+        (LoopArgs::new(core, payload.clone()), LoopArgs::new(component, payload))
+    };
+    let (core_int, component_int) = both("loop_log_int", "loop-log-int", Vec::new());
+    let (core_noop, component_noop) = both("loop_noop_i32", "loop-noop-i32", Vec::new());
+    let (core_noop2, component_noop2) = both("loop_noop_i32_i32", "loop-noop-i32-i32", Vec::new());
     let mut specs = vec![
-        loop_spec("call.log_int", "log_int", "loop_log_int", Vec::new(), Some(Import::LogInt)),
-        loop_spec("call.noop_i32", "no-op (i32)", "loop_noop_i32", Vec::new(), None),
-        loop_spec("call.log_cd", "log_cd (40 B)", "loop_log_cd", cd.clone(), Some(Import::LogCd)),
-        loop_spec("call.noop_i32_i32", "no-op (i32, i32)", "loop_noop_i32_i32", Vec::new(), None),
+        loop_spec("call.log_int", "log_int", core_int, component_int, Some(Import::LogInt)),
+        loop_spec("call.noop_i32", "no-op (i32)", core_noop, component_noop, None),
+        loop_spec(
+            "call.log_cd",
+            "log_cd (40 B)",
+            LoopArgs::new("loop_log_cd", cd.clone()),
+            LoopArgs::new("loop-log-cd", CD_TEXT),
+            Some(Import::LogCd),
+        ),
+        loop_spec("call.noop_i32_i32", "no-op (i32, i32)", core_noop2, component_noop2, None),
     ];
     for size in PAYLOAD_SIZES {
-        let title = format!("log_str {}", bytes(size));
+        let (core, component) = both("loop_log_str", "loop-log-str", text_of_size(size).into_bytes());
         specs.push(loop_spec(
             &format!("call.log_str.{size}"),
-            &title,
-            "loop_log_str",
-            text_of_size(size).into_bytes(),
+            &format!("log_str {}", bytes(size)),
+            core,
+            component,
             Some(Import::LogStr),
         ));
     }
     for size in PAYLOAD_SIZES {
-        let title = format!("log_ab {}", bytes(size));
+        // On a component, the same `ab` as a record: its text is the string of the encoding.
+        let ab = ab_of_size(size);
+        let text = u32::try_from(size).ok().and_then(|len| common::decode_ab(&ab, 0, len).ok()).map(|ab| ab.b.into_owned());
         specs.push(loop_spec(
             &format!("call.log_ab.{size}"),
-            &title,
-            "loop_log_ab",
-            ab_of_size(size),
+            &format!("log_ab {}", bytes(size)),
+            LoopArgs::new("loop_log_ab", ab),
+            text.and_then(|text| LoopArgs::new("loop-log-ab", text)),
             Some(Import::LogAb),
         ));
+    }
+    // The component model's string parameter taken two ways (its own rows: the core ABI has no
+    // such choice to make).
+    for (how, export, title) in [
+        ("owned", "loop-str-owned", "an owned String"),
+        ("borrowed", "loop-str-borrowed", "a WasmStr, validated in place"),
+    ] {
+        for size in PAYLOAD_SIZES {
+            specs.push(loop_spec(
+                &format!("call.str_{how}.{size}"),
+                &format!("string {} as {title} (components)", bytes(size)),
+                None,
+                LoopArgs::new(export, text_of_size(size)),
+                Some(Import::LogStr),
+            ));
+        }
     }
     for size in ANSWER_SIZES {
         let text = text_of_size(size).into_bytes();
         specs.push(loop_spec(
             &format!("answer.str.{size}"),
             &format!("answer_str {} into a buffer", bytes(size)),
-            "loop_answer_str",
-            text.clone(),
+            LoopArgs::new("loop_answer_str", text.clone()),
+            None,
             Some(Import::AnswerStr),
         ));
+        let (core, component) = both("loop_answer_str_alloc", "loop-answer-str-alloc", text);
         specs.push(loop_spec(
             &format!("answer.str_alloc.{size}"),
-            &format!("answer_str {} via guest_alloc", bytes(size)),
-            "loop_answer_str_alloc",
-            text,
+            &format!("answer_str {} via guest_alloc (cabi_realloc)", bytes(size)),
+            core,
+            component,
             Some(Import::AnswerStrAlloc),
         ));
     }
-    specs.push(loop_spec("answer.cd", "answer_cd into a buffer", "loop_answer_cd", cd.clone(), Some(Import::AnswerCd)));
+    specs.push(loop_spec(
+        "answer.cd",
+        "answer_cd into a buffer",
+        LoopArgs::new("loop_answer_cd", cd.clone()),
+        None,
+        Some(Import::AnswerCd),
+    ));
     specs.push(loop_spec(
         "answer.cd_alloc",
-        "answer_cd via guest_alloc",
-        "loop_answer_cd_alloc",
-        cd,
+        "answer_cd via guest_alloc (cabi_realloc)",
+        LoopArgs::new("loop_answer_cd_alloc", cd),
+        LoopArgs::new("loop-answer-cd-alloc", CD_TEXT),
         Some(Import::AnswerCdAlloc),
     ));
     let other =
@@ -250,15 +316,14 @@ pub(crate) struct Budget {
 }
 
 /// One column's state: its engine, the loaded guest, a long-lived instance of the bench module
-/// (none on a host of components: the loops are core ABI), and the loop counts found by
-/// calibration.
+/// (or component), and the loop counts found by calibration.
 pub(crate) struct Runner<'e> {
     pub(crate) engine: &'e dyn DynEngine,
     guest_bytes: &'static [u8],
     guest: LoadedModule,
     /// Whether the guest is a component (its exports are named in kebab-case).
     component: bool,
-    bench_instance: Option<Box<dyn Instance>>,
+    bench_instance: Box<dyn Instance>,
     calibrated: std::collections::HashMap<String, i32>,
     precompiled_path: std::path::PathBuf,
 }
@@ -288,15 +353,10 @@ impl<'e> Runner<'e> {
         let component = guest_bytes != guest_wasm::GUEST_WASM;
         let guest =
             engine.load_module(guest_bytes).map_err(|f| anyhow::anyhow!("{f}")).with_context(|| fail("guest"))?;
-        let bench_instance = if component {
-            None
-        } else {
-            let bench = engine
-                .load_module(BENCH_WAT.as_bytes())
-                .map_err(|f| anyhow::anyhow!("{f}"))
-                .with_context(|| fail("bench"))?;
-            Some(engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?)
-        };
+        let bench = if component { BENCH_COMPONENT_WAT } else { BENCH_WAT };
+        let bench =
+            engine.load_module(bench.as_bytes()).map_err(|f| anyhow::anyhow!("{f}")).with_context(|| fail("bench"))?;
+        let bench_instance = engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?;
         let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
         Ok(Runner {
             engine,
@@ -322,8 +382,7 @@ impl<'e> Runner<'e> {
     /// Runs `loop_EXPORT` once and returns its time.
     fn run_loop(&mut self, export: &str, len: i32, n: i32) -> Result<Duration> {
         let args = [i32::try_from(PAYLOAD_OFFSET).unwrap_or(0), len, n];
-        let bench = self.bench_instance.as_mut().context("no bench module")?;
-        let (result, elapsed) = time(|| bench.call(export, &args));
+        let (result, elapsed) = time(|| self.bench_instance.call(export, &args));
         result.map_err(|f| anyhow::anyhow!("{export}: {f}"))?;
         Ok(elapsed)
     }
@@ -351,12 +410,12 @@ impl<'e> Runner<'e> {
     pub(crate) fn sample(&mut self, spec: &Spec, budget: &Budget) -> Result<Option<f64>> {
         let e = |f: harness::Failure| anyhow::anyhow!("{}/{}: {f}", self.engine.name(), self.engine.tier());
         Ok(Some(match &spec.kind {
-            Kind::Loop { .. } if self.bench_instance.is_none() => return Ok(None),
-            Kind::Loop { export, payload, len, .. } => {
-                let bench = self.bench_instance.as_mut().context("no bench module")?;
-                bench.write_memory(PAYLOAD_OFFSET, payload).map_err(e)?;
+            Kind::Loop { core, component, .. } => {
+                let side = if self.component { component } else { core };
+                let Some(LoopArgs { export, payload, len }) = side else { return Ok(None) };
+                self.bench_instance.write_memory(PAYLOAD_OFFSET, payload).map_err(e)?;
                 let n = self.calibrate(&spec.id, export, *len, budget.target)?;
-                let empty = self.run_loop("loop_empty", *len, n)?;
+                let empty = self.run_loop(if self.component { "loop-empty" } else { "loop_empty" }, *len, n)?;
                 let full = self.run_loop(export, *len, n)?;
                 (ns(full) - ns(empty)) / f64::from(n)
             }
@@ -364,12 +423,11 @@ impl<'e> Runner<'e> {
                 let n = 1_000u64.max((budget.target.as_secs_f64() / 50e-9) as u64);
                 // The bench module's `noop`, or the component guest's.
                 let mut guest_instance;
-                let target: &mut dyn Instance = match self.bench_instance.as_mut() {
-                    Some(bench) => bench.as_mut(),
-                    None => {
-                        guest_instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
-                        guest_instance.as_mut()
-                    }
+                let target: &mut dyn Instance = if self.component {
+                    guest_instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
+                    guest_instance.as_mut()
+                } else {
+                    self.bench_instance.as_mut()
                 };
                 let (result, elapsed) = time(|| target.call_repeatedly("noop", n));
                 result.map_err(e)?;
@@ -462,7 +520,7 @@ impl<'e> Runner<'e> {
 /// bytes in and out, or the kernel natively.
 pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
     match &spec.kind {
-        Kind::Loop { payload, len, import: Some(import), .. } if answers(*import) => {
+        Kind::Loop { core: Some(LoopArgs { payload, len, .. }), import: Some(import), .. } if answers(*import) => {
             // The answer into a buffer after the payload (for the `_alloc` rows, the same answer
             // and copy without the allocator).
             let kind = import.value_kind()?;
@@ -492,7 +550,8 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
             });
             Some(ns(elapsed) / f64::from(n))
         }
-        Kind::Loop { payload, len, import: Some(import), .. } => {
+        Kind::Loop { core, component, import: Some(import) } => {
+            let LoopArgs { payload, len, .. } = core.as_ref().or(component.as_ref())?;
             let memory = payload.as_slice();
             let n = 1_000u32.max((budget.target.as_secs_f64() / 20e-9) as u32);
             let ptr = 0;
@@ -528,7 +587,7 @@ pub(crate) fn overhead_rows(specs: &[Spec], rows: &[crate::report::Row]) -> Vec<
     let mut derived = Vec::new();
     for spec in specs {
         let Kind::Loop { import: Some(import), .. } = &spec.kind else { continue };
-        if !import.name().starts_with("log_") {
+        if !spec.id.starts_with("call.log_") {
             continue;
         }
         let noop = if *import == Import::LogInt { "call.noop_i32" } else { "call.noop_i32_i32" };

@@ -15,8 +15,11 @@
 //!   bounds and aligned, no import called from `cabi_realloc`) are wasmtime's: their failures
 //!   are reported as `canon.*` kinds ([`canon_kind`]); the checks the WIT types cannot express
 //!   are ours (`src/imports.rs`).
-//! - **Memory.** A component does not export its memory: [`harness::Instance::write_memory`]
-//!   and `read_memory` are refused ([`Fault::Runtime`]).
+//! - **Memory.** A component does not export its memory: [`harness::Instance::read_memory`] is
+//!   refused ([`Fault::Runtime`]), and `write_memory` too unless the component exports
+//!   `write-memory: func(offset: u32, bytes: list<u8>)` (the comparison's bench component).
+//! - **Benchmark imports** (with [`harness::Config::bench_imports`]): `bench-noop-s32`,
+//!   `bench-noop-s32-s32`, `bench-str-owned`, `bench-str-borrowed`, for the comparison tool.
 //!
 //! Tiers: `cranelift` and `pooling` (Cranelift with the pooling instance allocator), both with
 //! imports resolved once per component. Limits: fuel; [`StoreLimits`](wasmtime::StoreLimits) for
@@ -29,8 +32,10 @@ mod imports;
 
 use harness::{ExportDesc, ExternType, Failure, Fault, ImportDesc, LinkError, ModuleShape, Recorder, Sink};
 use wasmtime::component::types::{ComponentFunc, ComponentItem};
-use wasmtime::component::{Component, ComponentType, InstancePre, Lift, Linker, Type, Val};
-use wasmtime::{InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreLimitsBuilder, Strategy};
+use wasmtime::component::{Component, ComponentType, InstancePre, Lift, Linker, Type, Val, WasmStr};
+use wasmtime::{
+    InstanceAllocationStrategy, PoolingAllocationConfig, Store, StoreContextMut, StoreLimitsBuilder, Strategy,
+};
 
 pub use crate::imports::{Ab, Cd};
 use crate::imports::{IMPORTS, State, define_imports};
@@ -103,6 +108,9 @@ impl harness::Engine for WasmtimeComponent {
         let engine = wasmtime::Engine::new(&wasmtime_config).map_err(setup)?;
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker).map_err(setup)?;
+        if config.bench_imports {
+            define_bench_imports(&mut linker).map_err(setup)?;
+        }
         Ok(WasmtimeComponent { engine, linker, config: config.clone(), tier })
     }
 
@@ -182,6 +190,25 @@ impl harness::Engine for WasmtimeComponent {
     }
 }
 
+/// The benchmark imports of components, for the comparison tool only: no-ops with the core
+/// signatures of `log-int` and `log-str` (the cost of crossing into the host), and a string taken
+/// as an owned `String` (copied out of guest memory) or as a [`WasmStr`] validated in place (what
+/// `src/imports.rs` does), to measure one against the other.
+fn define_bench_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+    let mut root = linker.root();
+    root.func_wrap("bench-noop-s32", |_: StoreContextMut<'_, State>, (_,): (i32,)| Ok(()))?;
+    root.func_wrap("bench-noop-s32-s32", |_: StoreContextMut<'_, State>, (_, _): (i32, i32)| Ok(()))?;
+    root.func_wrap("bench-str-owned", |_: StoreContextMut<'_, State>, (text,): (String,)| {
+        std::hint::black_box(text);
+        Ok(())
+    })?;
+    root.func_wrap("bench-str-borrowed", |cx: StoreContextMut<'_, State>, (text,): (WasmStr,)| {
+        std::hint::black_box(text.to_str(&cx)?.len());
+        Ok(())
+    })?;
+    Ok(())
+}
+
 impl WasmtimeComponent {
     /// Why the linker cannot resolve `component`'s imports: one the world does not have, or one
     /// of the world's with another type.
@@ -233,8 +260,14 @@ impl harness::Instance for ComponentInstance {
         }
     }
 
-    fn write_memory(&mut self, _offset: u32, _bytes: &[u8]) -> Result<(), Failure> {
-        Err(Failure::with_detail(Fault::Runtime, "a component does not export its memory"))
+    /// A component does not export its memory: this calls its export
+    /// `write-memory: func(offset: u32, bytes: list<u8>)` if it has one (the comparison's bench
+    /// component does), and is refused otherwise.
+    fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
+        let refused = || Failure::with_detail(Fault::Runtime, "a component does not export its memory");
+        let write =
+            self.instance.get_typed_func::<(u32, &[u8]), ()>(&mut self.store, "write-memory").map_err(|_| refused())?;
+        write.call(&mut self.store, (offset, bytes)).map_err(|e| failure(&e))
     }
 
     fn read_memory(&mut self) -> Result<Vec<u8>, Failure> {
