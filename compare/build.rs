@@ -12,8 +12,9 @@ fn main() {
     println!("cargo::rerun-if-changed={}", lock_path.display());
     let lock =
         std::fs::read_to_string(&lock_path).unwrap_or_else(|e| panic!("cannot read {}: {e}", lock_path.display()));
-    // `(name, version)` of every package; a crate locked twice (cranelift: wasmtime's and
-    // wasmer's) appears twice.
+    // `(name, version, dependencies)` of every package; a crate locked twice (cranelift:
+    // wasmtime's and wasmer's) appears twice. A dependency is `name` or, where its name is locked
+    // more than once, `name version`.
     let mut packages = String::from("&[\n");
     for block in lock.split("[[package]]").skip(1) {
         let field = |key: &str| {
@@ -22,8 +23,13 @@ fn main() {
                 .find_map(|l| l.trim().strip_prefix(key))
                 .map(|v| v.trim_start_matches(" = ").trim_matches('"'))
         };
+        let dependencies: Vec<&str> = block
+            .split_once("dependencies = [")
+            .and_then(|(_, rest)| rest.split_once(']'))
+            .map(|(list, _)| list.split(',').map(|d| d.trim().trim_matches('"')).filter(|d| !d.is_empty()).collect())
+            .unwrap_or_default();
         if let (Some(name), Some(version)) = (field("name"), field("version")) {
-            packages += &format!("    ({name:?}, {version:?}),\n");
+            packages += &format!("    ({name:?}, {version:?}, &{dependencies:?}),\n");
         }
     }
     packages += "]\n";

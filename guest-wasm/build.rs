@@ -1,7 +1,8 @@
 //! Builds the `guest` and `guest-component` crates for `wasm32-unknown-unknown` and leaves
 //! `guest.wasm` and `guest.component.wasm` in `OUT_DIR`: the second is the core module of
 //! `guest-component` wrapped into a component by `wit_component::ComponentEncoder` (it imports
-//! nothing but its WIT world, so no WASI adapter).
+//! nothing but its WIT world, so no WASI adapter). With the `extism` feature it builds
+//! `guest-extism` too, as `guest.extism.wasm`.
 //!
 //! This runs cargo once more, for the wasm target, in a target directory of its own under
 //! `OUT_DIR` (sharing the outer build's would deadlock on its lock). It uses the workspace's
@@ -29,7 +30,7 @@ fn build() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let workspace = manifest_dir.parent().ok_or("guest-wasm has no parent directory")?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
-    for input in ["guest", "guest-component", "wit", "common", "Cargo.toml", "Cargo.lock"] {
+    for input in ["guest", "guest-component", "guest-extism", "wit", "common", "Cargo.toml", "Cargo.lock"] {
         println!("cargo::rerun-if-changed={}", workspace.join(input).display());
     }
 
@@ -37,13 +38,21 @@ fn build() -> Result<(), String> {
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let target_dir = out_dir.join("target");
+    let extism = env::var_os("CARGO_FEATURE_EXTISM").is_some();
     let mut command = Command::new(cargo);
-    command
-        .current_dir(workspace)
-        .args(["build", "--package", "guest", "--package", "guest-component", "--target", TARGET])
-        .args(["--profile", "guest"])
-        .arg("--target-dir")
-        .arg(&target_dir);
+    command.current_dir(workspace).args([
+        "build",
+        "--package",
+        "guest",
+        "--package",
+        "guest-component",
+        "--target",
+        TARGET,
+    ]);
+    if extism {
+        command.args(["--package", "guest-extism"]);
+    }
+    command.args(["--profile", "guest"]).arg("--target-dir").arg(&target_dir);
     // What the outer build set for its own compilation must not leak into the guest's.
     for var in [
         "RUSTFLAGS",
@@ -74,6 +83,13 @@ fn build() -> Result<(), String> {
         .map_err(|e| format!("could not make a component of guest-component: {e:#}"))?;
     let dest = out_dir.join("guest.component.wasm");
     std::fs::write(&dest, component).map_err(|e| format!("could not write {}: {e}", dest.display()))?;
+
+    if extism {
+        let plugin = built.join("guest_extism.wasm");
+        let dest = out_dir.join("guest.extism.wasm");
+        std::fs::copy(&plugin, &dest)
+            .map_err(|e| format!("could not copy {} to {}: {e}", plugin.display(), dest.display()))?;
+    }
     Ok(())
 }
 

@@ -17,6 +17,8 @@
 //! memory is measured in a fresh process per tier.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "peers")]
+mod extism;
 mod measure;
 mod payload;
 mod report;
@@ -32,7 +34,7 @@ use harness::{Config, Limits};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::measure::{Budget, Runner, native_sample, specs};
+use crate::measure::{Budget, Runner, Sampler, native_sample, specs};
 use crate::report::{Column, Results, Row};
 
 /// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier) side by side and reports ratios.
@@ -65,12 +67,23 @@ struct Args {
     memory_probe: Option<String>,
 }
 
-/// `(name, version)` of every package in `Cargo.lock` (written by `build.rs`).
-const LOCKED: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/locked.rs"));
+/// `(name, version, dependencies)` of every package in `Cargo.lock` (written by `build.rs`).
+const LOCKED: &[(&str, &str, &[&str])] = include!(concat!(env!("OUT_DIR"), "/locked.rs"));
 
 /// The locked version of `krate` (versions joined with '+' if it is locked more than once).
 fn locked(krate: &str) -> String {
-    LOCKED.iter().filter(|(name, _)| *name == krate).map(|(_, version)| *version).collect::<Vec<_>>().join("+")
+    LOCKED.iter().filter(|(name, ..)| *name == krate).map(|(_, version, _)| *version).collect::<Vec<_>>().join("+")
+}
+
+/// The version of `krate` that `package` depends on (where `krate` is locked more than once,
+/// the lock file names it with its version), or every locked version.
+fn locked_for(package: &str, krate: &str) -> String {
+    let with_version = format!("{krate} ");
+    LOCKED
+        .iter()
+        .find(|(name, ..)| *name == package)
+        .and_then(|(_, _, dependencies)| dependencies.iter().find_map(|d| d.strip_prefix(&with_version)))
+        .map_or_else(|| locked(krate), str::to_owned)
 }
 
 /// The column every ratio is taken against.
@@ -114,13 +127,8 @@ fn main() -> Result<()> {
     let mut tiers = runtimes::all_tiers(&bench_config());
     tiers.extend(runtimes::tiers_of(&measure::COMPONENTS, &bench_config()));
     let mut columns = Vec::new();
-    let mut runners = Vec::new();
-    for tier in &tiers {
-        let label = tier.label();
-        let runner = match &tier.engine {
-            Ok(engine) => Runner::new(engine.as_ref(), &args.out),
-            Err(failure) => Err(anyhow::anyhow!("{failure}")),
-        };
+    let mut runners: Vec<(String, Box<dyn Sampler + '_>)> = Vec::new();
+    let mut add = |label: String, runtime, tier, runner: Result<_>| {
         let unavailable = match runner {
             Ok(runner) => {
                 runners.push((label.clone(), runner));
@@ -128,8 +136,23 @@ fn main() -> Result<()> {
             }
             Err(e) => Some(format!("{e:#}")),
         };
-        columns.push(Column { label, runtime: tier.runtime.name, tier: tier.tier, unavailable });
+        columns.push(Column { label, runtime, tier, unavailable });
+    };
+    for tier in &tiers {
+        let runner: Result<Box<dyn Sampler + '_>> = match &tier.engine {
+            Ok(engine) => Runner::new(engine.as_ref(), &args.out).map(|r| Box::new(r) as _),
+            Err(failure) => Err(anyhow::anyhow!("{failure}")),
+        };
+        add(tier.label(), tier.runtime.name, tier.tier, runner);
     }
+    // Extism, with the `peers` feature: its own host (extism's), its own plugin.
+    #[cfg(feature = "peers")]
+    add(
+        format!("{}/{}", extism::NAME, extism::TIER),
+        extism::NAME,
+        extism::TIER,
+        extism::ExtismRunner::new().map(|r| Box::new(r) as _),
+    );
     if !runners.iter().any(|(label, _)| label == BASELINE) {
         bail!("the baseline {BASELINE} is not available");
     }
@@ -212,8 +235,12 @@ fn main() -> Result<()> {
         versions: runtimes::RUNTIMES
             .iter()
             .map(|r| {
-                (r.name, if r.krate == r.name { locked(r.krate) } else { format!("{} {}", r.krate, locked(r.krate)) })
+                // The runtime's crate as its host crate locks it (wasmtime is locked twice with
+                // the `peers`' extism: ours and extism's).
+                let version = locked_for(&format!("host-{}", r.name), r.krate);
+                (r.name, if r.krate == r.name { version } else { format!("{} {version}", r.krate) })
             })
+            .chain(peer_versions())
             .chain([
                 ("cranelift-codegen", locked("cranelift-codegen")),
                 ("bincode", locked("bincode")),
@@ -248,6 +275,14 @@ fn main() -> Result<()> {
         println!("(a debug build: run with --release for meaningful figures)");
     }
     Ok(())
+}
+
+/// The peers' versions (with the `peers` feature).
+fn peer_versions() -> Vec<(&'static str, String)> {
+    #[cfg(feature = "peers")]
+    return vec![(extism::NAME, format!("{} (on wasmtime {})", locked("extism"), locked_for("extism", "wasmtime")))];
+    #[cfg(not(feature = "peers"))]
+    Vec::new()
 }
 
 /// CPU model and core count.

@@ -202,7 +202,8 @@ pub(crate) fn specs() -> Vec<Spec> {
     for size in PAYLOAD_SIZES {
         // On a component, the same `ab` as a record: its text is the string of the encoding.
         let ab = ab_of_size(size);
-        let text = u32::try_from(size).ok().and_then(|len| common::decode_ab(&ab, 0, len).ok()).map(|ab| ab.b.into_owned());
+        let text =
+            u32::try_from(size).ok().and_then(|len| common::decode_ab(&ab, 0, len).ok()).map(|ab| ab.b.into_owned());
         specs.push(loop_spec(
             &format!("call.log_ab.{size}"),
             &format!("log_ab {}", bytes(size)),
@@ -392,16 +393,7 @@ impl<'e> Runner<'e> {
         if let Some(&n) = self.calibrated.get(id) {
             return Ok(n);
         }
-        let mut n: i32 = 16;
-        loop {
-            let elapsed = self.run_loop(export, len, n)?;
-            if elapsed >= target || n >= i32::MAX / 2 {
-                break;
-            }
-            // Aim a little past the target, at most 100x more at once.
-            let scale = (target.as_secs_f64() / elapsed.as_secs_f64().max(1e-9) * 1.2).clamp(2.0, 100.0);
-            n = (f64::from(n) * scale).min(f64::from(i32::MAX / 2)) as i32;
-        }
+        let n = calibrate(target, |n| self.run_loop(export, len, n))?;
         self.calibrated.insert(id.to_owned(), n);
         Ok(n)
     }
@@ -513,6 +505,38 @@ impl<'e> Runner<'e> {
                 return Ok(None);
             }
         }))
+    }
+}
+
+/// The loop count `n` for which `run(n)` takes at least `target`.
+pub(crate) fn calibrate(target: Duration, mut run: impl FnMut(i32) -> Result<Duration>) -> Result<i32> {
+    let mut n: i32 = 16;
+    loop {
+        let elapsed = run(n)?;
+        if elapsed >= target || n >= i32::MAX / 2 {
+            return Ok(n);
+        }
+        // Aim a little past the target, at most 100x more at once.
+        let scale = (target.as_secs_f64() / elapsed.as_secs_f64().max(1e-9) * 1.2).clamp(2.0, 100.0);
+        n = (f64::from(n) * scale).min(f64::from(i32::MAX / 2)) as i32;
+    }
+}
+
+/// One column of the report: takes a sample of each row (none where its scenario does not exist).
+pub(crate) trait Sampler {
+    /// One sample of `spec`, in its unit.
+    fn sample(&mut self, spec: &Spec, budget: &Budget) -> Result<Option<f64>>;
+    /// Removes what the column wrote to disk, if anything.
+    fn clean_up(&self);
+}
+
+impl Sampler for Runner<'_> {
+    fn sample(&mut self, spec: &Spec, budget: &Budget) -> Result<Option<f64>> {
+        Runner::sample(self, spec, budget)
+    }
+
+    fn clean_up(&self) {
+        Runner::clean_up(self);
     }
 }
 
@@ -677,6 +701,10 @@ pub(crate) fn memory_probe(
     config: &harness::Config,
     instances: usize,
 ) -> Result<MemoryProbe> {
+    #[cfg(feature = "peers")]
+    if runtime == crate::extism::NAME {
+        return crate::extism::memory_probe(instances);
+    }
     let e = |f: harness::Failure| anyhow::anyhow!("{f}");
     let base = rss_and_vm_kib().context("no /proc/self/status")?;
     let tier = runtimes::one_tier(runtime, tier, config).or_else(|| {
