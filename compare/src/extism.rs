@@ -25,7 +25,7 @@ use anyhow::{Context, Result, anyhow, ensure};
 use extism::{CompiledPlugin, CurrentPlugin, Manifest, Plugin, PluginBuilder, UserData, Val, Wasm};
 use harness::{Recorder, Sink};
 
-use crate::measure::{Budget, Kind, MemoryProbe, Sampler, Spec, median, rss_and_vm_kib};
+use crate::measure::{Budget, Kind, MemoryProbe, Sampler, Spec, median};
 use crate::payload::text_of_size;
 
 /// The column's runtime name.
@@ -186,26 +186,15 @@ impl Sampler for ExtismRunner {
 
 /// The memory probe's Extism branch (see [`crate::measure::memory_probe`]).
 pub(crate) fn memory_probe(instances: usize) -> Result<MemoryProbe> {
-    let base = rss_and_vm_kib().context("no /proc/self/status")?;
-    let compiled = compile(guest_wasm::GUEST_EXTISM)?;
-    let mut first = Plugin::new_from_compiled(&compiled)?;
-    ensure!(first.call::<(), i32>("hello", ())? == 4567, "hello misbehaves");
-    let with_engine = rss_and_vm_kib().context("no /proc/self/status")?;
-    let mut kept = Vec::with_capacity(instances);
-    for _ in 0..instances {
-        let mut plugin = Plugin::new_from_compiled(&compiled)?;
-        plugin.call::<(), i32>("hello", ())?;
-        kept.push(plugin);
-    }
-    let with_instances = rss_and_vm_kib().context("no /proc/self/status")?;
-    drop(kept);
-    let count = instances.max(1) as f64;
-    Ok(MemoryProbe {
-        engine_kib: with_engine.0 - base.0,
-        instance_kib: (with_instances.0 - with_engine.0) / count,
-        engine_vm_kib: with_engine.1 - base.1,
-        instance_vm_kib: (with_instances.1 - with_engine.1) / count,
-    })
+    crate::measure::measure_memory(
+        || compile(guest_wasm::GUEST_EXTISM),
+        |compiled| {
+            let mut plugin = Plugin::new_from_compiled(compiled)?;
+            ensure!(plugin.call::<(), i32>("hello", ())? == 4567, "hello misbehaves");
+            Ok(plugin)
+        },
+        instances,
+    )
 }
 
 #[cfg(test)]

@@ -706,25 +706,42 @@ pub(crate) fn memory_probe(
         return crate::extism::memory_probe(instances);
     }
     let e = |f: harness::Failure| anyhow::anyhow!("{f}");
-    let base = rss_and_vm_kib().context("no /proc/self/status")?;
     let tier = runtimes::one_tier(runtime, tier, config).or_else(|| {
         (runtime == COMPONENTS.name)
             .then(|| runtimes::tiers_of(&COMPONENTS, config))
             .and_then(|tiers| tiers.into_iter().find(|t| t.tier == tier))
     });
-    let engine = tier.context("no such tier")?.engine.map_err(e)?;
-    let module = engine.load_module(engine.default_guest()).map_err(e)?;
-    let mut first = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
-    ensure!(first.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");
+    let tier = tier.context("no such tier")?;
+    measure_memory(
+        || {
+            let engine = tier.engine.map_err(e)?;
+            let module = engine.load_module(engine.default_guest()).map_err(e)?;
+            Ok((engine, module))
+        },
+        |(engine, module)| {
+            let mut instance = engine.instantiate_module(module, Sink::Discard).map_err(e)?;
+            ensure!(instance.call("hello", &[]).map_err(e)? == Some(4567), "hello misbehaves");
+            Ok(instance)
+        },
+        instances,
+    )
+}
+
+/// The memory an engine (`setup`: the engine with the guest compiled) adds, and then each of
+/// `instances` instances (`instantiate`: an instance that has run `hello`), kept alive; the
+/// first instance counts with the engine (what it allocates once is not per instance).
+pub(crate) fn measure_memory<E, I>(
+    setup: impl FnOnce() -> Result<E>,
+    mut instantiate: impl FnMut(&E) -> Result<I>,
+    instances: usize,
+) -> Result<MemoryProbe> {
+    let base = rss_and_vm_kib().context("no /proc/self/status")?;
+    let engine = setup()?;
+    let first = instantiate(&engine)?;
     let with_engine = rss_and_vm_kib().context("no /proc/self/status")?;
-    let mut kept = Vec::with_capacity(instances);
-    for _ in 0..instances {
-        let mut instance = engine.instantiate_module(&module, Sink::Discard).map_err(e)?;
-        instance.call("hello", &[]).map_err(e)?;
-        kept.push(instance);
-    }
+    let kept = (0..instances).map(|_| instantiate(&engine)).collect::<Result<Vec<_>>>()?;
     let with_instances = rss_and_vm_kib().context("no /proc/self/status")?;
-    drop(kept);
+    drop((kept, first));
     let count = instances.max(1) as f64;
     Ok(MemoryProbe {
         engine_kib: with_engine.0 - base.0,
