@@ -43,6 +43,20 @@ fn compile(wasm: &[u8]) -> Result<CompiledPlugin> {
     CompiledPlugin::new(builder.with_function("log_str", [extism::PTR], [], recorder, log_str))
 }
 
+/// Compiles a plugin other than ours (the tests' hostile ones), with `configure` applied to its
+/// manifest and builder.
+#[cfg(test)]
+fn compile_with(
+    wasm: &[u8],
+    manifest: impl FnOnce(Manifest) -> Manifest,
+    builder: impl FnOnce(PluginBuilder<'static>) -> PluginBuilder<'static>,
+) -> Result<CompiledPlugin> {
+    let manifest = manifest(Manifest::new([Wasm::data(wasm.to_vec())]));
+    let recorder = UserData::new(Recorder::new(Sink::Discard, usize::MAX));
+    let base = PluginBuilder::new(manifest).with_wasi(false).with_cache_disabled();
+    CompiledPlugin::new(builder(base).with_function("log_str", [extism::PTR], [], recorder, log_str))
+}
+
 /// The host function: reads the text the handle points at (checked to be UTF-8 by Extism) and
 /// records it, with the checks of our hosts' `log_str`.
 fn log_str(
@@ -215,5 +229,95 @@ mod tests {
         runner.run_loop("loop_empty", 3).expect("loop_empty");
         // Not UTF-8: the plugin's `String` input refuses it, as an error of the call.
         assert!(plugin.call::<&[u8], String>("handle_echo", &[0xff, 0xfe][..]).is_err());
+    }
+
+    /// How Extism's host ends a hostile plugin's call (README, "Core ABI, component model or
+    /// Extism?"): each call fails with an error (the message checked), and a new instance of
+    /// our plugin runs after it.
+    /// A hostile plugin: its name, its text, what it changes in the manifest and the builder,
+    /// and what the call's error says.
+    type Case = (
+        &'static str,
+        String,
+        Box<dyn FnOnce(Manifest) -> Manifest>,
+        Box<dyn FnOnce(PluginBuilder<'static>) -> PluginBuilder<'static>>,
+        &'static str,
+    );
+
+    #[test]
+    fn hostile_plugins_end_in_errors() {
+        const LOG: &str = r#"(import "extism:host/user" "log_str" (func $log (param i64)))"#;
+        const ENV: &str = r#"(import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+            (import "extism:host/env" "store_u8" (func $store (param i64 i32)))"#;
+        let none = |m| m;
+        let plain = |b| b;
+        let cases: [Case; 6] = [
+            (
+                "a handle past the kernel's memory",
+                format!(
+                    "(module {LOG} (func (export \"run\") (result i32) (call $log (i64.const 0xFFFFFFFF0)) (i32.const 0)))"
+                ),
+                Box::new(none),
+                Box::new(plain),
+                "invalid memory offset",
+            ),
+            (
+                "text not UTF-8",
+                format!(
+                    "(module {LOG} {ENV} (func (export \"run\") (result i32) (local $h i64)
+                        (local.set $h (call $alloc (i64.const 2)))
+                        (call $store (local.get $h) (i32.const 0xff))
+                        (call $store (i64.add (local.get $h) (i64.const 1)) (i32.const 0xfe))
+                        (call $log (local.get $h)) (i32.const 0)))"
+                ),
+                Box::new(none),
+                Box::new(plain),
+                "invalid utf-8",
+            ),
+            (
+                "an endless loop, with fuel",
+                "(module (func (export \"run\") (result i32) (loop $l (br $l)) (i32.const 0)))".into(),
+                Box::new(none),
+                Box::new(|b: PluginBuilder<'static>| b.with_fuel_limit(1_000_000)),
+                "fuel",
+            ),
+            (
+                "an endless loop, with a timeout",
+                "(module (func (export \"run\") (result i32) (loop $l (br $l)) (i32.const 0)))".into(),
+                Box::new(|m: Manifest| m.with_timeout(Duration::from_millis(100))),
+                Box::new(plain),
+                "timeout",
+            ),
+            (
+                "deep recursion",
+                "(module (func $f (export \"run\") (result i32) (call $f)))".into(),
+                Box::new(none),
+                Box::new(plain),
+                "call stack exhausted",
+            ),
+            (
+                // Extism's limit makes `memory.grow` trap, where WebAssembly says it returns -1.
+                "memory.grow past the limit",
+                "(module (memory 1) (func (export \"run\") (result i32)
+                    (if (i32.eq (memory.grow (i32.const 100)) (i32.const -1)) (then (unreachable)))
+                    (i32.const 0)))"
+                    .into(),
+                Box::new(|m: Manifest| m.with_memory_max(4)),
+                Box::new(plain),
+                "oom",
+            ),
+        ];
+        let ours = compile(guest_wasm::GUEST_EXTISM).expect("our plugin");
+        for (name, wat, manifest, builder, expected) in cases {
+            let wasm = wat::parse_str(&wat).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let compiled = compile_with(&wasm, manifest, builder).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            let mut plugin = Plugin::new_from_compiled(&compiled).unwrap_or_else(|e| panic!("{name}: {e:#}"));
+            let error = plugin.call::<(), ()>("run", ()).expect_err(name);
+            let message = error.root_cause().to_string();
+            println!("{name}: {message}");
+            assert!(message.contains(expected), "{name}: {message}");
+            let mut next = Plugin::new_from_compiled(&ours).expect("a new instance");
+            assert_eq!(next.call::<(), i32>("hello", ()).expect("hello after a hostile plugin"), 4567, "after {name}");
+        }
     }
 }
