@@ -37,15 +37,11 @@ pub(crate) const TIER: &str = "cranelift";
 /// Compiles the plugin: the guest, no WASI, the host function `log_str`, no compilation cache
 /// (so that compiling is measured, and nothing is written to disk).
 fn compile(wasm: &[u8]) -> Result<CompiledPlugin> {
-    let manifest = Manifest::new([Wasm::data(wasm.to_vec())]);
-    let recorder = UserData::new(Recorder::new(Sink::Discard, usize::MAX));
-    let builder = PluginBuilder::new(manifest).with_wasi(false).with_cache_disabled();
-    CompiledPlugin::new(builder.with_function("log_str", [extism::PTR], [], recorder, log_str))
+    compile_with(wasm, |manifest| manifest, |builder| builder)
 }
 
-/// Compiles a plugin other than ours (the tests' hostile ones), with `configure` applied to its
-/// manifest and builder.
-#[cfg(test)]
+/// [`compile`], with `manifest` and `builder` applied to the plugin's manifest and builder (the
+/// tests' limits).
 fn compile_with(
     wasm: &[u8],
     manifest: impl FnOnce(Manifest) -> Manifest,
