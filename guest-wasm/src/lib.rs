@@ -1,7 +1,7 @@
 //! The wasm-hostcall guests, built for `wasm32-unknown-unknown` by this crate's build script: the
 //! core module ([`GUEST_WASM`], the ABI of `common`) and the component ([`GUEST_COMPONENT`], the
 //! world of `wit/wasm-hostcall.wit`); with the `extism` feature, the Extism plugin too
-//! ([`GUEST_EXTISM`], `guest-extism`).
+//! (`GUEST_EXTISM`, `guest-extism`).
 //!
 //! Hosts and tests depend on this crate to get them without a separate build step.
 #![forbid(unsafe_code)]
