@@ -227,9 +227,6 @@ mod tests {
         assert!(plugin.call::<&[u8], String>("handle_echo", &[0xff, 0xfe][..]).is_err());
     }
 
-    /// How Extism's host ends a hostile plugin's call (README, "Core ABI, component model or
-    /// Extism?"): each call fails with an error (the message checked), and a new instance of
-    /// our plugin runs after it.
     /// A hostile plugin: its name, its text, what it changes in the manifest and the builder,
     /// and what the call's error says.
     type Case = (
@@ -240,6 +237,9 @@ mod tests {
         &'static str,
     );
 
+    /// How Extism's host ends a hostile plugin's call (README, "Core ABI, component model or
+    /// Extism?"): each call fails with an error (the message checked), and a new instance of
+    /// our plugin runs after it.
     #[test]
     fn hostile_plugins_end_in_errors() {
         const LOG: &str = r#"(import "extism:host/user" "log_str" (func $log (param i64)))"#;
