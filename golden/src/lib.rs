@@ -7,6 +7,7 @@
 //! Review the diff before committing a blessed file: a golden file is only worth what its review was.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use harness::{Limits, MIB};
 
@@ -89,16 +90,35 @@ pub const CALL_INPUT: &str = "Wasm";
 
 /// The small limits of the suites whose cases run into them, so that doing so is quick.
 fn small_limits() -> Limits {
-    Limits { fuel: Some(1_000_000), max_memory_bytes: 2 * MIB, max_table_elements: 1_000, max_log_bytes: MIB }
+    Limits {
+        fuel: Some(1_000_000),
+        max_memory_bytes: 2 * MIB,
+        max_table_elements: 1_000,
+        max_log_bytes: MIB,
+        timeout: None,
+    }
+}
+
+/// The timeout of the `deadlines` suite: long enough for a debug build on a loaded 2-core machine
+/// to instantiate a fixture and run the one that finishes, short enough to wait for on each of
+/// the ones that do not.
+pub const DEADLINE_SUITE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// The limits of the `deadlines` suite: the small limits, a timeout, and so much fuel that only
+/// the timeout stops a guest (the two mechanisms together, as a server would set them).
+fn deadline_limits() -> Limits {
+    Limits { fuel: Some(1 << 40), timeout: Some(DEADLINE_SUITE_TIMEOUT), ..small_limits() }
 }
 
 /// The fixture suites: hostile modules (default limits), calls with input (hostile handlers,
-/// small limits) and limits (small limits).
+/// small limits), limits (small limits) and deadlines (handlers called with input, stopped by
+/// the clock).
 pub fn suites() -> Vec<Suite> {
     vec![
         Suite { dir: "cases", limits: Limits::default(), input: None },
         Suite { dir: "calls", limits: small_limits(), input: Some(CALL_INPUT) },
         Suite { dir: "limits", limits: small_limits(), input: None },
+        Suite { dir: "deadlines", limits: deadline_limits(), input: Some(CALL_INPUT) },
     ]
 }
 
@@ -144,6 +164,13 @@ impl Case {
 }
 
 impl Suite {
+    /// Whether a runtime can run `case` under this suite's limits: one that cannot meter fuel
+    /// cannot run a case only fuel stops ([`Case::needs_fuel`]), one that cannot be stopped by
+    /// the clock no case of a suite with a timeout. Such a runtime refuses the limit instead.
+    pub fn runs_on(&self, case: &Case, meters_fuel: bool, stops_on_deadline: bool) -> bool {
+        (meters_fuel || !case.needs_fuel()) && (stops_on_deadline || self.limits.timeout.is_none())
+    }
+
     /// The export each case's run calls.
     pub fn export(&self) -> &'static str {
         if self.input.is_some() { "handle" } else { "run" }
@@ -192,7 +219,8 @@ impl Suite {
 ///
 /// On a runtime that cannot meter fuel, the cases run without a fuel limit, and each case only
 /// fuel stops ([`Case::needs_fuel`]) is run with its fuel limit instead, which the binary must
-/// refuse: exit status 2 and one error line.
+/// refuse: exit status 2 and one error line. The same with a timeout on a runtime that cannot be
+/// stopped by the clock ([`Suite::runs_on`]).
 ///
 /// Panics with every mismatch found (tests only).
 pub fn check_cli<E: harness::Engine>(binary: &str) {
@@ -217,11 +245,11 @@ fn check_cli_suites<E: harness::Engine>(binary: &str, suites: &[Suite]) {
         };
         let stderr = String::from_utf8_lossy(&output.stderr);
         let Some(golden_name) = golden_name else {
-            // A fuel limit this runtime cannot enforce: refused before anything runs.
+            // A fuel limit or timeout this runtime cannot enforce: refused before anything runs.
             if output.status.code() != Some(2) || !output.stdout.is_empty() || stderr.lines().count() != 1 {
                 problems.push(format!(
-                    "{label}: a fuel limit on a runtime without metering must be refused (exit 2, one error \
-                     line), got {:?}:\n{stderr}",
+                    "{label}: a limit this runtime cannot enforce must be refused (exit 2, one error line), \
+                     got {:?}:\n{stderr}",
                     output.status.code()
                 ));
             }
@@ -249,8 +277,12 @@ fn check_cli_suites<E: harness::Engine>(binary: &str, suites: &[Suite]) {
     check("demo with input", &["--input".as_ref(), CALL_INPUT.as_ref()], Some("hello_input.txt"));
     for suite in suites {
         for case in suite.cases() {
-            let refused = !E::METERS_FUEL && case.needs_fuel();
-            let limits = if refused { suite.limits.clone() } else { suite.limits.enforceable(E::METERS_FUEL) };
+            let refused = !suite.runs_on(&case, E::METERS_FUEL, E::STOPS_ON_DEADLINE);
+            let limits = if refused {
+                suite.limits.clone()
+            } else {
+                suite.limits.enforceable(E::METERS_FUEL, E::STOPS_ON_DEADLINE)
+            };
             let args = suite.cli_args(&case, &limits);
             let args: Vec<&std::ffi::OsStr> = args.iter().map(AsRef::as_ref).collect();
             let golden_name = case.golden_name_for(E::NAME);

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -50,6 +51,11 @@ struct Args {
     /// The most event payload kept (and printed) per run, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_log_bytes / MIB)]
     max_log: usize,
+    /// Wall-clock budget of the run (instantiation, start function included, and the call), in
+    /// milliseconds: a guest still running then fails with `trap.timeout`. Refused on a runtime
+    /// that cannot be stopped by the clock [default: no limit].
+    #[arg(long, value_name = "MS")]
+    timeout: Option<u64>,
 }
 
 /// The `main` of a host binary: parses the arguments, runs the guest on engine `E`, prints the
@@ -93,11 +99,12 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
         fuel: match args.fuel {
             Some(0) => None,
             Some(fuel) => Some(fuel),
-            None => Limits::default().enforceable(E::METERS_FUEL).fuel,
+            None => Limits::default().enforceable(E::METERS_FUEL, E::STOPS_ON_DEADLINE).fuel,
         },
         max_memory_bytes,
         max_table_elements: args.max_table_elements,
         max_log_bytes,
+        timeout: args.timeout.map(Duration::from_millis),
     };
     let engine = match E::new(&Config { limits, tier: args.tier, bench_imports: false }) {
         Ok(engine) => engine,
@@ -127,7 +134,8 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
     }
 }
 
-/// The host-binary flags that set `limits` (memory and log sizes in whole MiB, rounded down): the
+/// The host-binary flags that set `limits` (memory and log sizes in whole MiB, timeout in whole
+/// milliseconds, rounded down): the
 /// command-line twin of a [`Limits`], for tests that run the binaries with the limits they run the
 /// engines with.
 pub fn limit_args(limits: &Limits) -> Vec<String> {
@@ -141,4 +149,7 @@ pub fn limit_args(limits: &Limits) -> Vec<String> {
         "--max-log".into(),
         (limits.max_log_bytes / MIB).to_string(),
     ]
+    .into_iter()
+    .chain(limits.timeout.into_iter().flat_map(|timeout| ["--timeout".into(), timeout.as_millis().to_string()]))
+    .collect()
 }

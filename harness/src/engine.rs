@@ -29,6 +29,9 @@ pub trait Engine: Sized + Send + Sync {
     /// its [`Engine::new`] refuses a configuration with fuel ([`Fault::Setup`]), and it is unfit
     /// for untrusted guests.
     const METERS_FUEL: bool = true;
+    /// Whether the runtime can stop a guest by the clock ([`crate::Limits::timeout`]). A runtime
+    /// that cannot refuses a configuration with a timeout ([`Fault::Setup`]).
+    const STOPS_ON_DEADLINE: bool = false;
     /// The tier to use in a process with little address space (RLIMIT_AS, `ulimit -v`): `None`
     /// when every tier runs there, else the one that does (wasmtime and wasmer reserve 4 GiB and
     /// more of address space per linear memory on their other tiers, and fail to instantiate
@@ -315,6 +318,9 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::METERS_FUEL`].
     fn meters_fuel(&self) -> bool;
 
+    /// [`Engine::STOPS_ON_DEADLINE`].
+    fn stops_on_deadline(&self) -> bool;
+
     /// [`Engine::DEFAULT_GUEST`]: the core guest, or the component guest on a host of components.
     fn default_guest(&self) -> &'static [u8];
 
@@ -385,6 +391,10 @@ where
 
     fn meters_fuel(&self) -> bool {
         E::METERS_FUEL
+    }
+
+    fn stops_on_deadline(&self) -> bool {
+        E::STOPS_ON_DEADLINE
     }
 
     fn default_guest(&self) -> &'static [u8] {
@@ -543,8 +553,13 @@ where
     })
 }
 
-/// The tier `config` asks for, checked against the host's `tiers` (the first is the default).
-pub fn choose_tier(name: &str, tiers: &'static [&'static str], config: &Config) -> Result<&'static str, Failure> {
+/// What every host's [`Engine::new`] does first: refuses limits the runtime cannot enforce (a fuel
+/// limit without [`Engine::METERS_FUEL`], a timeout without [`Engine::STOPS_ON_DEADLINE`]), and
+/// returns the tier `config` asks for, checked against [`Engine::TIERS`] (the first is the
+/// default). Every refusal is [`Fault::Setup`].
+pub fn check_config<E: Engine>(config: &Config) -> Result<&'static str, Failure> {
+    config.limits.refuse_unenforceable(E::NAME, E::METERS_FUEL, E::STOPS_ON_DEADLINE)?;
+    let (name, tiers) = (E::NAME, E::TIERS);
     match &config.tier {
         None => tiers.first().copied().ok_or_else(|| Failure::new(Fault::Setup(format!("{name} offers no tier")))),
         Some(wanted) => tiers.iter().copied().find(|t| t == wanted).ok_or_else(|| {

@@ -29,6 +29,8 @@ pub enum Trap {
     StackOverflow,
     /// The guest used up its fuel budget.
     OutOfFuel,
+    /// The guest was still running when its wall-clock budget ([`crate::Limits::timeout`]) ran out.
+    Timeout,
     /// An atomic access at a misaligned address.
     MisalignedAtomic,
     /// Any other trap the runtime reports; the runtime's own words are in [`Failure::detail`].
@@ -49,6 +51,7 @@ impl Trap {
             Trap::BadConversionToInteger => "bad-conversion-to-integer",
             Trap::StackOverflow => "stack-overflow",
             Trap::OutOfFuel => "out-of-fuel",
+            Trap::Timeout => "timeout",
             Trap::MisalignedAtomic => "misaligned-atomic",
             Trap::Other => "other",
         }
@@ -66,6 +69,7 @@ impl Trap {
             Trap::BadConversionToInteger => "invalid float-to-integer conversion in the guest",
             Trap::StackOverflow => "the guest exhausted its call stack",
             Trap::OutOfFuel => "the guest ran out of fuel (CPU budget)",
+            Trap::Timeout => "the guest ran past its deadline (wall-clock timeout)",
             Trap::MisalignedAtomic => "misaligned atomic access in the guest",
             Trap::Other => "the guest trapped",
         }

@@ -7,7 +7,9 @@
 //! - [`Recorder`], [`HostError`]: the import bodies, shared by all hosts (decode with `common`,
 //!   then record or answer), and the state of a call with input; re-exported from `host_imports`,
 //!   the crate a copied host depends on.
-//! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier.
+//! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier;
+//!   [`Deadline`] and [`Watchdog`], for the hosts whose runtime is stopped by the clock from another
+//!   thread.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of every host binary.
 //!
@@ -16,13 +18,15 @@
 
 pub mod bench;
 pub mod cli;
+mod deadline;
 mod engine;
 mod fault;
 mod limits;
 mod shape;
 
+pub use deadline::{Alarm, Deadline, Watchdog};
 pub use engine::{
-    DynEngine, Engine, Instance, LoadedModule, Report, check_export, check_handler, choose_tier, module_bytes,
+    DynEngine, Engine, Instance, LoadedModule, Report, check_config, check_export, check_handler, module_bytes,
     outcome_line, run, run_module, run_module_with_input, run_with_input,
 };
 pub use fault::{Failure, Fault, Trap};

@@ -1,5 +1,7 @@
 //! The resource limits every host enforces on every instance, with the same meaning.
 
+use std::time::Duration;
+
 /// Bounds on what one guest instance may use. Every host enforces each of them with its
 /// runtime's own mechanism:
 ///
@@ -9,10 +11,12 @@
 /// | `max_memory_bytes` | `StoreLimits`                | tunables (memory maximum)      | `StoreLimits`              |
 /// | tables, instances  | `StoreLimits`                | tunables (table maximum)       | `StoreLimits`              |
 /// | stack              | `max_wasm_stack` (512 KiB)   | stack guard page               | call-depth limit           |
+/// | `timeout`          | epoch interruption           | host interrupt                 | fuel slices, clock between |
 ///
 /// The other hosts (tinywasm, submilli, WAMR, wasm3) have some of these mechanisms; each host crate's documentation says
 /// what it does instead (the README's "Limits" has the table), and wasm3, which cannot stop a
-/// guest at all, refuses a fuel limit ([`crate::Engine::METERS_FUEL`]).
+/// guest at all, refuses a fuel limit ([`crate::Engine::METERS_FUEL`]). A runtime that cannot be stopped by
+/// the clock refuses a timeout ([`crate::Engine::STOPS_ON_DEADLINE`]).
 ///
 /// Fuel is roughly "wasm instructions executed", but each runtime counts a little differently
 /// (the same loop cost 800,002 fuel on wasmtime, 800,004 on wasmer and 900,163 on wasmi), so only
@@ -29,6 +33,10 @@ pub struct Limits {
     pub max_table_elements: u32,
     /// The most bytes of event payload an instance's log keeps.
     pub max_log_bytes: usize,
+    /// Wall-clock budget per instance, from the start of its instantiation (start function
+    /// included) until it is dropped: a guest still running then ends in
+    /// [`crate::Trap::Timeout`]. `None` for no limit.
+    pub timeout: Option<Duration>,
 }
 
 /// Bytes in a MiB.
@@ -41,6 +49,7 @@ impl Default for Limits {
             max_memory_bytes: 64 * MIB,
             max_table_elements: 10_000,
             max_log_bytes: 64 * MIB,
+            timeout: None,
         }
     }
 }
@@ -53,9 +62,35 @@ impl Limits {
 
     /// These limits as a runtime enforces them: without fuel on one that cannot meter it (see
     /// [`crate::Engine::METERS_FUEL`]; such a runtime refuses a fuel limit, and cannot run what
-    /// only fuel stops).
-    pub fn enforceable(&self, meters_fuel: bool) -> Limits {
-        Limits { fuel: self.fuel.filter(|_| meters_fuel), ..self.clone() }
+    /// only fuel stops), without a timeout on one that cannot be stopped by the clock
+    /// ([`crate::Engine::STOPS_ON_DEADLINE`]).
+    pub fn enforceable(&self, meters_fuel: bool, stops_on_deadline: bool) -> Limits {
+        Limits {
+            fuel: self.fuel.filter(|_| meters_fuel),
+            timeout: self.timeout.filter(|_| stops_on_deadline),
+            ..self.clone()
+        }
+    }
+
+    /// Refuses these limits, with [`crate::Fault::Setup`] saying why, if `runtime` cannot enforce
+    /// them: what each host's [`crate::Engine::new`] checks first.
+    pub fn refuse_unenforceable(
+        &self,
+        runtime: &str,
+        meters_fuel: bool,
+        stops_on_deadline: bool,
+    ) -> Result<(), crate::Failure> {
+        let refuse = |what: &str| Err(crate::Fault::Setup(format!("{runtime} cannot {what}")).into());
+        if self.fuel.is_some() && !meters_fuel {
+            return refuse(
+                "meter fuel, so it cannot enforce a fuel limit: nothing could stop a guest's endless loop (run \
+                 without a fuel limit, with trusted guests only)",
+            );
+        }
+        if self.timeout.is_some() && !stops_on_deadline {
+            return refuse("stop a guest by the clock, so it cannot enforce a timeout (run without --timeout)");
+        }
+        Ok(())
     }
 }
 

@@ -22,6 +22,8 @@ pub struct Runtime {
     pub tiers: &'static [&'static str],
     /// [`Engine::METERS_FUEL`].
     pub meters_fuel: bool,
+    /// [`Engine::STOPS_ON_DEADLINE`].
+    pub stops_on_deadline: bool,
     /// [`Engine::SMALL_ADDRESS_SPACE_TIER`].
     pub small_address_space_tier: Option<&'static str>,
     new: fn(&Config) -> Result<Box<dyn DynEngine>, Failure>,
@@ -40,6 +42,7 @@ impl Runtime {
             krate: E::CRATE,
             tiers: E::TIERS,
             meters_fuel: E::METERS_FUEL,
+            stops_on_deadline: E::STOPS_ON_DEADLINE,
             small_address_space_tier: E::SMALL_ADDRESS_SPACE_TIER,
             new: |config| E::new(config).map(|e| Box::new(e) as Box<dyn DynEngine>),
             cli: harness::cli::main_from::<E>,
@@ -47,20 +50,21 @@ impl Runtime {
     }
 
     /// An engine of this runtime set up as `config` says, except that a runtime that cannot
-    /// meter fuel gets none (see [`Engine::METERS_FUEL`]: such a runtime refuses a fuel limit).
+    /// meter fuel gets none (see [`Engine::METERS_FUEL`]: such a runtime refuses a fuel limit), and
+    /// one that cannot be stopped by the clock no timeout ([`Engine::STOPS_ON_DEADLINE`]).
     pub fn engine(&self, config: &Config) -> Result<Box<dyn DynEngine>, Failure> {
         (self.new)(&self.adapt(config))
     }
 
-    /// An engine of this runtime set up exactly as `config` says (a fuel limit included, which a
-    /// runtime without metering refuses).
+    /// An engine of this runtime set up exactly as `config` says (a fuel limit or a timeout
+    /// included, which a runtime without the mechanism refuses).
     pub fn engine_exactly(&self, config: &Config) -> Result<Box<dyn DynEngine>, Failure> {
         (self.new)(config)
     }
 
     /// `config` as [`Runtime::engine`] applies it to this runtime.
     pub fn adapt(&self, config: &Config) -> Config {
-        Config { limits: config.limits.enforceable(self.meters_fuel), ..config.clone() }
+        Config { limits: config.limits.enforceable(self.meters_fuel, self.stops_on_deadline), ..config.clone() }
     }
 
     /// Runs this runtime's host binary (`harness::cli`) with `command_line` (program name first).

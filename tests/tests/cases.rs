@@ -1,6 +1,7 @@
 //! Fixture modules: every file in `tests/cases/` (hostile modules, default limits),
-//! `tests/calls/` (hostile handlers, called with input) and `tests/limits/` (modules that run
-//! into the limits, with small limits) runs on every runtime,
+//! `tests/calls/` (hostile handlers, called with input), `tests/limits/` (modules that run
+//! into the limits, with small limits) and `tests/deadlines/` (handlers stopped by the clock, with
+//! a timeout) runs on every runtime,
 //! at every tier (wasmtime Cranelift, Winch and Pulley; wasmer Cranelift and Singlepass; wasmi
 //! lazy, eager).
 //! Each must end exactly as its golden file `tests/golden/SUITE/NAME.txt` says (events, then the
@@ -41,6 +42,11 @@ fn limits_end_as_their_golden_files_on_every_runtime() {
     run_suite("limits", 10);
 }
 
+#[test]
+fn deadlines_end_as_their_golden_files_on_every_runtime_that_stops_on_one() {
+    run_suite("deadlines", 6);
+}
+
 fn run_suite(dir: &str, at_least: usize) {
     let suite = golden::suites().into_iter().find(|s| s.dir == dir).expect("suite");
     let engines: Vec<_> = all_tiers(&Config::new(suite.limits.clone()))
@@ -59,8 +65,9 @@ fn run_suite(dir: &str, at_least: usize) {
         let mut texts = Vec::new();
         for engine in &engines {
             // A runtime that cannot meter fuel runs the cases without a fuel limit (it refuses
-            // one: checked below), and cannot run those only fuel stops.
-            if !engine.meters_fuel() && case.needs_fuel() {
+            // one: checked below), and cannot run those only fuel stops; one that cannot be
+            // stopped by the clock runs no case of a suite with a timeout.
+            if !suite.runs_on(case, engine.meters_fuel(), engine.stops_on_deadline()) {
                 not_run.push(format!("{}/{} × {}", engine.name(), engine.tier(), case.name));
                 continue;
             }
@@ -89,13 +96,19 @@ fn run_suite(dir: &str, at_least: usize) {
         }
     }
     if !not_run.is_empty() {
-        println!("not run (only fuel stops them, and these runtimes cannot meter it):\n  {}", not_run.join("\n  "));
+        println!("not run (only a limit stops them that these runtimes cannot enforce):\n  {}", not_run.join("\n  "));
     }
-    // A runtime without fuel metering refuses a fuel limit rather than ignoring it.
-    for runtime in runtimes::RUNTIMES.iter().filter(|r| !r.meters_fuel) {
+    // A runtime without fuel metering refuses a fuel limit rather than ignoring it, and one that
+    // cannot be stopped by the clock a timeout.
+    for runtime in runtimes::RUNTIMES {
+        let lacks_fuel = suite.limits.fuel.is_some() && !runtime.meters_fuel;
+        let lacks_deadline = suite.limits.timeout.is_some() && !runtime.stops_on_deadline;
+        if !(lacks_fuel || lacks_deadline) {
+            continue;
+        }
         let refused = runtime.engine_exactly(&Config::new(suite.limits.clone()));
         if !matches!(&refused, Err(f) if matches!(f.fault, harness::Fault::Setup(_))) {
-            problems.push(format!("{}: a fuel limit must be refused with a setup error", runtime.name));
+            problems.push(format!("{}: a limit it cannot enforce must be refused with a setup error", runtime.name));
         }
     }
     // Faults leave the engines usable.

@@ -21,10 +21,15 @@
 //! | `max_memory_bytes` | [`StoreLimits`](submilli_wasm::StoreLimits) (`memory_size`)                   |
 //! | tables, instances  | [`StoreLimits`](submilli_wasm::StoreLimits): elements, one instance, one memory, one table |
 //! | stack              | `Config::max_wasm_stack` (512 KiB), a budget on submilli's heap-allocated stacks |
+//! | `timeout`          | epoch interruption (`Config::epoch_interruption`), the epoch moved by a [`Watchdog`] |
 //!
 //! - **Fuel.** submilli charges fuel per executed instruction, checked before each; a call a host
 //!   function makes into the guest (the allocator of `answer_*_alloc`) runs in the same store and
 //!   draws on the same budget, so an allocator that never returns ends out of fuel.
+//! - **Timeout.** As on wasmtime, whose API submilli copies: a [`Watchdog`] alarm increments the
+//!   engine's epoch at each instance's deadline, and the store's epoch callback ends the guest
+//!   with [`Trap::Timeout`] if its own deadline has passed. submilli checks the epoch before every
+//!   instruction, in the start function and in the allocator called from a host call too.
 //! - **Memory.** `memory.grow` past the limit returns -1. A module declaring more initial memory
 //!   fails to instantiate with [`Fault::instantiation_limit`], as on the other hosts.
 //! - **Stack.** submilli keeps wasm frames and operands on the heap, not on the native stack: deep
@@ -53,12 +58,12 @@
 mod imports;
 
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
+    Recorder, Sink, Trap, Watchdog, bench,
 };
 use std::sync::{Arc, Mutex, PoisonError};
 
-use submilli_wasm::{Config, Linker, Module, Store, StoreLimitsBuilder, Val};
+use submilli_wasm::{Config, Linker, Module, Store, StoreLimitsBuilder, UpdateDeadline, Val};
 
 use crate::imports::{State, define_imports, find_allocator};
 
@@ -82,6 +87,8 @@ pub struct Submilli {
     current: Mutex<Generation>,
     config: harness::Config,
     tier: &'static str,
+    /// With a timeout: the thread that increments the epoch at each instance's deadline.
+    watchdog: Option<Watchdog>,
 }
 
 /// One submilli engine, the imports bound in it, and how many stores it has made.
@@ -95,7 +102,10 @@ struct Generation {
 impl Generation {
     fn new(id: u64, config: &harness::Config) -> submilli_wasm::Result<Self> {
         let mut submilli_config = Config::new();
-        submilli_config.consume_fuel(config.limits.fuel.is_some()).max_wasm_stack(MAX_WASM_STACK);
+        submilli_config
+            .consume_fuel(config.limits.fuel.is_some())
+            .epoch_interruption(config.limits.timeout.is_some())
+            .max_wasm_stack(MAX_WASM_STACK);
         let engine = submilli_wasm::Engine::new(&submilli_config)?;
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker)?;
@@ -117,6 +127,8 @@ pub struct SubmilliModule {
 pub struct SubmilliInstance {
     store: Store<State>,
     instance: submilli_wasm::Instance,
+    /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
+    _alarm: Option<Alarm>,
 }
 
 impl harness::Engine for Submilli {
@@ -124,13 +136,18 @@ impl harness::Engine for Submilli {
     const CRATE: &'static str = "submilli-wasm";
     /// submilli's one tier: its interpreter.
     const TIERS: &'static [&'static str] = &["interpreter"];
+    const STOPS_ON_DEADLINE: bool = true;
     type Module = SubmilliModule;
     type Instance = SubmilliInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let generation = Generation::new(0, config).map_err(setup)?;
-        Ok(Submilli { current: Mutex::new(generation), config: config.clone(), tier })
+        let watchdog = match config.limits.timeout {
+            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
+            None => None,
+        };
+        Ok(Submilli { current: Mutex::new(generation), config: config.clone(), tier, watchdog })
     }
 
     fn tier(&self) -> &'static str {
@@ -195,13 +212,32 @@ impl harness::Engine for Submilli {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
+        let alarm = self.set_deadline(&engine, &mut store);
         let instance = linker.instantiate(&mut store, &compiled).map_err(|e| instantiate_failure(&e))?;
         let memory = instance
             .get_memory(&mut store, common::MEMORY_EXPORT)
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&mut store, &instance);
-        Ok(SubmilliInstance { store, instance })
+        Ok(SubmilliInstance { store, instance, _alarm: alarm })
+    }
+}
+
+impl Submilli {
+    /// With a timeout: from now, the store's guest ends in a trap at the first epoch check past
+    /// its deadline (as `host-wasmtime` does it).
+    fn set_deadline(&self, engine: &submilli_wasm::Engine, store: &mut Store<State>) -> Option<Alarm> {
+        let (watchdog, deadline) = (self.watchdog.as_ref()?, Deadline::after(self.config.limits.timeout)?);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+        let engine = engine.weak();
+        Some(watchdog.set(deadline, move || {
+            if let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+            }
+        }))
     }
 }
 
@@ -319,6 +355,8 @@ fn failure(error: &submilli_wasm::Error) -> Failure {
         submilli_wasm::Trap::BadConversionToInteger => Trap::BadConversionToInteger,
         submilli_wasm::Trap::UnreachableCodeReached => Trap::Unreachable,
         submilli_wasm::Trap::OutOfFuel => Trap::OutOfFuel,
+        // Only a deadline interrupts (`Submilli::set_deadline`).
+        submilli_wasm::Trap::Interrupt => Trap::Timeout,
         other => return Failure::with_detail(Fault::Trap(Trap::Other), other),
     };
     Failure::new(Fault::Trap(neutral))

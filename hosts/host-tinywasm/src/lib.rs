@@ -114,7 +114,7 @@ impl harness::Engine for Tinywasm {
     type Instance = TinywasmInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let defaults = Config::default();
         // Stacks that start small and grow up to tinywasm's default maximum sizes, instead of
         // taking those sizes (about 0.5 MiB) up front in every store.

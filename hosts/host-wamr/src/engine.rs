@@ -182,7 +182,7 @@ impl harness::Engine for Wamr {
     type Instance = WamrInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let fuel = config
             .limits
             .fuel

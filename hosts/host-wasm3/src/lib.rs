@@ -120,14 +120,7 @@ impl harness::Engine for Wasm3 {
     type Instance = Wasm3Instance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
-        if config.limits.fuel.is_some() {
-            return Err(Failure::new(Fault::Setup(
-                "wasm3 cannot meter fuel, so it cannot enforce a fuel limit: nothing could stop a guest's \
-                 endless loop (run without a fuel limit, with trusted guests only)"
-                    .into(),
-            )));
-        }
+        let tier = harness::check_config::<Self>(config)?;
         Ok(Wasm3 { config: config.clone(), tier })
     }
 

@@ -110,7 +110,7 @@ impl harness::Engine for Wasmer {
     type Instance = WasmerInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
         Ok(Wasmer { engine, config: config.clone(), tier })
     }

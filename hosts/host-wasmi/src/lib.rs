@@ -54,7 +54,7 @@ impl harness::Engine for Wasmi {
     type Instance = WasmiInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let mut wasmi_config = Config::default();
         wasmi_config.consume_fuel(config.limits.fuel.is_some());
         wasmi_config.compilation_mode(match tier {

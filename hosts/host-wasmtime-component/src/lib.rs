@@ -90,7 +90,7 @@ impl harness::Engine for WasmtimeComponent {
     type Instance = ComponentInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let setup = |e: wasmtime::Error| Failure::new(Fault::Setup(format!("wasmtime components {tier}: {e:#}")));
         let mut wasmtime_config = wasmtime::Config::new();
         wasmtime_config.consume_fuel(config.limits.fuel.is_some()).strategy(Strategy::Cranelift);

@@ -25,7 +25,12 @@
 //! every access against the memory's length.
 //!
 //! Limits: fuel for CPU, [`StoreLimits`](wasmtime::StoreLimits) for memory, tables and instances (and, with `pooling`, the
-//! pool's per-slot maxima, set to the same limits), `max_wasm_stack` for recursion.
+//! pool's per-slot maxima, set to the same limits), `max_wasm_stack` for recursion, and epoch
+//! interruption for the timeout: compiled code checks the engine's epoch counter at function
+//! entries and loop headers; a [`Watchdog`] alarm increments it at each instance's deadline, and
+//! the store's epoch callback then ends the guest with [`Trap::Timeout`] if its own deadline has
+//! passed (another instance's alarm only makes it look at the clock). The checks cost time: see
+//! the comparison report's "stoppable" rows.
 // Only loading a precompiled module needs `unsafe`; it says why there.
 #![deny(unsafe_code)]
 
@@ -35,12 +40,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
+    Recorder, Sink, Trap, Watchdog, bench,
 };
 use wasmtime::{
     InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Strategy, Val,
+    Strategy, UpdateDeadline, Val,
 };
 
 use crate::imports::{State, define_imports, find_allocator};
@@ -58,6 +63,8 @@ pub struct Wasmtime {
     linker: Linker<State>,
     config: harness::Config,
     tier: &'static str,
+    /// With a timeout: the thread that increments the epoch at each instance's deadline.
+    watchdog: Option<Watchdog>,
 }
 
 /// The most instances (and memories, and tables) alive at once with the `pooling` tier: the pool
@@ -79,20 +86,24 @@ pub struct WasmtimeModule {
 pub struct WasmtimeInstance {
     store: Store<State>,
     instance: wasmtime::Instance,
+    /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
+    _alarm: Option<Alarm>,
 }
 
 impl harness::Engine for Wasmtime {
     const NAME: &'static str = "wasmtime";
     const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling", "bounds-checked"];
     const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
+    const STOPS_ON_DEADLINE: bool = true;
     type Module = WasmtimeModule;
     type Instance = WasmtimeInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
-        let tier = harness::choose_tier(Self::NAME, Self::TIERS, config)?;
+        let tier = harness::check_config::<Self>(config)?;
         let setup = |e: wasmtime::Error| Failure::new(Fault::Setup(format!("wasmtime {tier}: {e:#}")));
         let mut wasmtime_config = wasmtime::Config::new();
         wasmtime_config.consume_fuel(config.limits.fuel.is_some());
+        wasmtime_config.epoch_interruption(config.limits.timeout.is_some());
         match tier {
             "winch" => {
                 wasmtime_config.strategy(Strategy::Winch);
@@ -141,7 +152,11 @@ impl harness::Engine for Wasmtime {
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        Ok(Wasmtime { engine, linker, config: config.clone(), tier })
+        let watchdog = match config.limits.timeout {
+            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
+            None => None,
+        };
+        Ok(Wasmtime { engine, linker, config: config.clone(), tier, watchdog })
     }
 
     fn tier(&self) -> &'static str {
@@ -215,6 +230,7 @@ impl harness::Engine for Wasmtime {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
+        let alarm = self.set_deadline(&mut store);
         let instance = match &module.pre {
             Some(pre) => pre.instantiate(&mut store),
             None => self.linker.instantiate(&mut store, &module.module),
@@ -225,11 +241,29 @@ impl harness::Engine for Wasmtime {
             .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&mut store, &instance);
-        Ok(WasmtimeInstance { store, instance })
+        Ok(WasmtimeInstance { store, instance, _alarm: alarm })
     }
 }
 
 impl Wasmtime {
+    /// With a timeout: from now, the store's guest ends in a trap at the first epoch check past
+    /// its deadline. The epoch moves on only when some instance's deadline comes (its alarm
+    /// increments it), so a store whose deadline has not passed just looks at the clock and
+    /// waits for the next increment.
+    fn set_deadline(&self, store: &mut Store<State>) -> Option<Alarm> {
+        let (watchdog, deadline) = (self.watchdog.as_ref()?, Deadline::after(self.config.limits.timeout)?);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+        });
+        let engine = self.engine.weak();
+        Some(watchdog.set(deadline, move || {
+            if let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+            }
+        }))
+    }
+
     /// An error from instantiation: a trap in a start function, a resource limit, or the host
     /// out of resources.
     fn instantiate_failure(&self, module: &Module, error: &wasmtime::Error) -> Failure {
@@ -354,6 +388,8 @@ pub fn failure(error: &wasmtime::Error) -> Failure {
         wasmtime::Trap::BadConversionToInteger => Trap::BadConversionToInteger,
         wasmtime::Trap::UnreachableCodeReached => Trap::Unreachable,
         wasmtime::Trap::OutOfFuel => Trap::OutOfFuel,
+        // Only a deadline interrupts (`Wasmtime::set_deadline`).
+        wasmtime::Trap::Interrupt => Trap::Timeout,
         other => return Failure::with_detail(Fault::Trap(Trap::Other), other),
     };
     Failure::new(Fault::Trap(neutral))
