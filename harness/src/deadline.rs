@@ -34,10 +34,15 @@ impl Deadline {
     }
 }
 
-/// An action run on the watchdog's thread at its instant.
-type Action = Box<dyn FnOnce() + Send>;
+/// An action run on the watchdog's thread at its instant, and how long after to run it again
+/// (`None`: only once).
+struct Action {
+    run: Box<dyn FnMut() + Send>,
+    every: Option<Duration>,
+}
 
-/// The alarms set and not yet run, in order of their instants (ties in order of setting).
+/// The alarms set and not yet run (or to be run again), in order of their instants (ties in
+/// order of setting), keyed by instant and id.
 #[derive(Default)]
 struct Alarms {
     pending: BTreeMap<(Instant, u64), Action>,
@@ -77,16 +82,17 @@ impl std::fmt::Debug for Watchdog {
     }
 }
 
-/// An action set to run at an instant; dropping it cancels the action if it has not run.
+/// An action set to run at an instant (and maybe again and again after it); dropping it cancels
+/// every run still to come.
 #[must_use = "dropping an alarm cancels it"]
 pub struct Alarm {
     shared: Arc<Shared>,
-    key: (Instant, u64),
+    id: u64,
 }
 
 impl std::fmt::Debug for Alarm {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Alarm").field("at", &self.key.0).finish()
+        f.debug_struct("Alarm").field("id", &self.id).finish()
     }
 }
 
@@ -101,16 +107,17 @@ impl Watchdog {
         Ok(Watchdog { shared, thread: Some(thread) })
     }
 
-    /// Runs `action` on the watchdog's thread at `deadline`, unless the returned alarm is dropped
-    /// before then.
-    pub fn set(&self, deadline: Deadline, action: impl FnOnce() + Send + 'static) -> Alarm {
+    /// Runs `action` on the watchdog's thread at `deadline`, then, with `every`, again each
+    /// `every` after that, until the returned alarm is dropped. A runtime whose interruption can
+    /// be missed (wasmer's, when it lands while the guest is not running) repeats it.
+    pub fn set(&self, deadline: Deadline, every: Option<Duration>, action: impl FnMut() + Send + 'static) -> Alarm {
         let mut alarms = self.shared.lock();
-        let key = (deadline.instant(), alarms.next_id);
+        let id = alarms.next_id;
         alarms.next_id += 1;
-        alarms.pending.insert(key, Box::new(action));
+        alarms.pending.insert((deadline.instant(), id), Action { run: Box::new(action), every });
         drop(alarms);
         self.shared.changed.notify_one();
-        Alarm { shared: Arc::clone(&self.shared), key }
+        Alarm { shared: Arc::clone(&self.shared), id }
     }
 }
 
@@ -124,9 +131,13 @@ fn watch(shared: &Shared) {
         let now = Instant::now();
         match alarms.pending.first_key_value().map(|(key, _)| *key) {
             Some(key) if key.0 <= now => {
-                if let Some(action) = alarms.pending.remove(&key) {
-                    // Under the lock: see `Watchdog`. A panicking action must not end the thread.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
+                if let Some(mut action) = alarms.pending.remove(&key) {
+                    // Under the lock: see `Watchdog`. A panicking action must not end the thread,
+                    // and is not run again.
+                    let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut action.run));
+                    if let (Ok(()), Some(every)) = (ran, action.every) {
+                        alarms.pending.insert((Instant::now() + every, key.1), action);
+                    }
                 }
             }
             Some(key) => {
@@ -139,7 +150,7 @@ fn watch(shared: &Shared) {
 
 impl Drop for Alarm {
     fn drop(&mut self) {
-        self.shared.lock().pending.remove(&self.key);
+        self.shared.lock().pending.retain(|(_, id), _| *id != self.id);
     }
 }
 
@@ -167,7 +178,7 @@ mod tests {
             let deadline = Deadline::after(Some(Duration::from_millis(ms))).unwrap();
             (
                 deadline,
-                watchdog.set(deadline, move || {
+                watchdog.set(deadline, None, move || {
                     fired.fetch_or(bit, Ordering::SeqCst);
                 }),
             )
@@ -182,6 +193,26 @@ mod tests {
         }
         assert!(early.passed());
         assert_eq!(fired.load(Ordering::SeqCst), 1 | 4, "the cancelled alarm ran, or one did not");
+    }
+
+    #[test]
+    fn a_repeating_alarm_runs_until_dropped() {
+        let watchdog = Watchdog::start().unwrap();
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&runs);
+        let now = Deadline::after(Some(Duration::ZERO)).unwrap();
+        let alarm = watchdog.set(now, Some(Duration::from_millis(1)), move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while runs.load(Ordering::SeqCst) < 3 {
+            assert!(Instant::now() < give_up, "the alarm did not repeat");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        drop(alarm);
+        let after_drop = runs.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(runs.load(Ordering::SeqCst), after_drop, "the alarm ran after it was dropped");
     }
 
     #[test]

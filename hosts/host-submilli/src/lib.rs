@@ -233,7 +233,7 @@ impl Submilli {
             Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
         });
         let engine = engine.weak();
-        Some(watchdog.set(deadline, move || {
+        Some(watchdog.set(deadline, None, move || {
             if let Some(engine) = engine.upgrade() {
                 engine.increment_epoch();
             }

@@ -18,7 +18,13 @@
 //!
 //! Limits: the metering middleware for CPU (wasmer reports exhaustion as an `unreachable` trap,
 //! so the remaining points are read to tell the two apart), `LimitingTunables` for memory and
-//! tables, wasmer's guarded stack for recursion.
+//! tables, wasmer's guarded stack for recursion, and wasmer's host interrupt for the timeout
+//! (feature `experimental-host-interrupt`, Unix only): a [`Watchdog`] alarm calls the store's
+//! `Interrupter` at the deadline, which signals the thread running the guest (SIGUSR1), and the
+//! guest ends in a `HostInterrupt` trap wherever it is, compiled code needing no checks. An
+//! interrupt that lands while the guest is not running (a host function running, or about to
+//! enter the guest) can be missed, so the alarm repeats it every millisecond until the instance
+//! is dropped, and a call that starts past its deadline is refused before it enters.
 // Only `tunables.rs` (to forward wasmer's unsafe trait methods) and loading a precompiled module
 // need `unsafe`; each says why there.
 #![deny(unsafe_code)]
@@ -31,8 +37,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
+    Recorder, Sink, Trap, Watchdog, bench,
 };
 use wasmer::sys::CompilerConfig;
 use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, Value};
@@ -57,7 +63,12 @@ pub struct Wasmer {
     engine: Option<wasmer::Engine>,
     config: harness::Config,
     tier: &'static str,
+    /// With a timeout: the thread that interrupts each instance at its deadline.
+    watchdog: Option<Watchdog>,
 }
+
+/// How often an instance past its deadline is interrupted again, in case an interrupt was missed.
+const INTERRUPT_AGAIN_EVERY: Duration = Duration::from_millis(1);
 
 /// A compiled module with the engine it was compiled by (and must be instantiated with).
 #[derive(Clone)]
@@ -98,6 +109,10 @@ pub struct WasmerInstance {
     store: Store,
     /// Whether the module was compiled with the metering middleware.
     metered: bool,
+    /// When the instance must be done by, if there is a timeout.
+    deadline: Option<Deadline>,
+    /// The interrupts at and after the deadline, cancelled when the instance is dropped.
+    _alarm: Option<Alarm>,
     env: FunctionEnv<State>,
     instance: wasmer::Instance,
 }
@@ -106,13 +121,18 @@ impl harness::Engine for Wasmer {
     const NAME: &'static str = "wasmer";
     const TIERS: &'static [&'static str] = &["cranelift", "singlepass", "bounds-checked"];
     const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
+    const STOPS_ON_DEADLINE: bool = cfg!(unix);
     type Module = WasmerModule;
     type Instance = WasmerInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
         let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
-        Ok(Wasmer { engine, config: config.clone(), tier })
+        let watchdog = match config.limits.timeout {
+            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
+            None => None,
+        };
+        Ok(Wasmer { engine, config: config.clone(), tier, watchdog })
     }
 
     fn tier(&self) -> &'static str {
@@ -184,6 +204,8 @@ impl harness::Engine for Wasmer {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
         let mut store = Store::new(module.engine.clone());
+        let deadline = Deadline::after(limits.timeout);
+        let alarm = self.set_deadline(&store, deadline);
         let state = State {
             memory: None,
             allocator: GuestAllocator::Missing,
@@ -204,12 +226,34 @@ impl harness::Engine for Wasmer {
         let state = env.as_mut(&mut store);
         state.memory = Some(memory);
         state.allocator = allocator;
-        Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), env, instance })
+        Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), deadline, _alarm: alarm, env, instance })
+    }
+}
+
+impl Wasmer {
+    /// With a timeout: the store's guest is interrupted at `deadline`, and again every
+    /// [`INTERRUPT_AGAIN_EVERY`] after it.
+    #[cfg(unix)]
+    fn set_deadline(&self, store: &Store, deadline: Option<Deadline>) -> Option<Alarm> {
+        let (watchdog, deadline) = (self.watchdog.as_ref()?, deadline?);
+        let interrupter = store.interrupter();
+        Some(watchdog.set(deadline, Some(INTERRUPT_AGAIN_EVERY), move || interrupter.interrupt()))
+    }
+
+    /// Without host interrupts, no timeout is accepted (`STOPS_ON_DEADLINE`).
+    #[cfg(not(unix))]
+    fn set_deadline(&self, _: &Store, _: Option<Deadline>) -> Option<Alarm> {
+        None
     }
 }
 
 impl harness::Instance for WasmerInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        // An interrupt sent while the guest was not running is not kept: refuse a call that
+        // starts too late (then the repeated interrupts stop one that passes it while running).
+        if self.deadline.is_some_and(Deadline::passed) {
+            return Err(Failure::new(Fault::Trap(Trap::Timeout)));
+        }
         let func =
             self.instance.exports.get_function(name).map_err(|e| {
                 Failure::with_detail(Fault::MissingExport { name: name.into(), available: Vec::new() }, e)
@@ -242,6 +286,9 @@ impl harness::Instance for WasmerInstance {
             .get_typed_function::<(), ()>(&self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         for _ in 0..times {
+            if self.deadline.is_some_and(Deadline::passed) {
+                return Err(Failure::new(Fault::Trap(Trap::Timeout)));
+            }
             func.call(&mut self.store).map_err(failure)?;
         }
         Ok(())
@@ -311,6 +358,8 @@ fn failure(error: RuntimeError) -> Failure {
         TrapCode::IntegerDivisionByZero => Trap::IntegerDivisionByZero,
         TrapCode::BadConversionToInteger => Trap::BadConversionToInteger,
         TrapCode::UnreachableCodeReached => Trap::Unreachable,
+        // Only a deadline interrupts (`Wasmer::set_deadline`).
+        TrapCode::HostInterrupt => Trap::Timeout,
         _ => return Failure::with_detail(Fault::Trap(Trap::Other), error),
     };
     Failure::new(Fault::Trap(neutral))

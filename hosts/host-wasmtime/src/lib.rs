@@ -257,7 +257,7 @@ impl Wasmtime {
             Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
         });
         let engine = self.engine.weak();
-        Some(watchdog.set(deadline, move || {
+        Some(watchdog.set(deadline, None, move || {
             if let Some(engine) = engine.upgrade() {
                 engine.increment_epoch();
             }
