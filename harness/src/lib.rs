@@ -12,6 +12,8 @@
 //!   thread.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of every host binary.
+//! - [`rewrite`]: a module's start function moved to an export, for the hosts that must run it
+//!   themselves to bound it.
 //!
 //! This crate depends on no runtime.
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@ mod deadline;
 mod engine;
 mod fault;
 mod limits;
+pub mod rewrite;
 mod shape;
 
 pub use deadline::{Alarm, Deadline, Watchdog};

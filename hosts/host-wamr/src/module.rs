@@ -12,8 +12,6 @@
 //!   twice the initial size and at least 1024), not at the host's limit. Each table's maximum is
 //!   set to at most [`harness::Limits::max_table_elements`].
 
-use std::borrow::Cow;
-
 use harness::{ExportDesc, ExternType, ImportDesc, ModuleShape};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{ExternalKind, Parser, Payload, TypeRef, Validator};
@@ -119,69 +117,15 @@ pub(crate) fn prepare(wasm: &[u8], max_table_elements: u32) -> Result<Prepared, 
         .collect();
     let shape = ModuleShape::new(imports, exports);
 
-    let start_export = start.map(|_| {
-        let mut name = "host-wamr start".to_owned();
-        while raw_exports.iter().any(|(n, _, _)| *n == name) {
-            name.push('\'');
-        }
-        name
-    });
+    let start_export = start
+        .map(|_| harness::rewrite::unique_export_name("host-wamr start", raw_exports.iter().map(|(n, _, _)| &**n)));
     let wasm = if start.is_some() || !table_minimums.is_empty() {
-        rewrite(wasm, start.zip(start_export.as_deref()), max_table_elements)?.into_owned().into_boxed_slice()
+        let mut tables = TableCap(u64::from(max_table_elements));
+        harness::rewrite::rewrite(wasm, start.zip(start_export.as_deref()), &mut tables)?.into_boxed_slice()
     } else {
         wasm.into()
     };
     Ok(Prepared { shape, wasm, start_export, table_minimums, memory_minimums })
-}
-
-/// The module with its start section dropped (the start function exported as `start.1` instead)
-/// and every table's maximum at most `max_table_elements`. Every other section is copied as is.
-fn rewrite<'a>(wasm: &'a [u8], start: Option<(u32, &str)>, max_table_elements: u32) -> Result<Cow<'a, [u8]>, String> {
-    let mut module = wasm_encoder::Module::new();
-    let mut reencoder = TableCap(u64::from(max_table_elements));
-    let mut exported = start.is_none();
-    // Sections that come after the export section: if the module has none, ours goes before them.
-    let after_exports = [8u8, 9, 12, 10, 11];
-    let add_export = |module: &mut wasm_encoder::Module, exports: &mut wasm_encoder::ExportSection| {
-        if let Some((func, name)) = start {
-            exports.export(name, wasm_encoder::ExportKind::Func, func);
-        }
-        module.section(&*exports);
-    };
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| e.to_string())?;
-        match &payload {
-            Payload::TableSection(reader) => {
-                let mut tables = wasm_encoder::TableSection::new();
-                reencoder.parse_table_section(&mut tables, reader.clone()).map_err(|e| e.to_string())?;
-                module.section(&tables);
-            }
-            Payload::ExportSection(reader) => {
-                let mut exports = wasm_encoder::ExportSection::new();
-                reencoder.parse_export_section(&mut exports, reader.clone()).map_err(|e| e.to_string())?;
-                add_export(&mut module, &mut exports);
-                exported = true;
-            }
-            Payload::StartSection { .. } => {}
-            Payload::End(_) => {}
-            other => {
-                if let Some((id, range)) = other.as_section() {
-                    if !exported && after_exports.contains(&id) {
-                        add_export(&mut module, &mut wasm_encoder::ExportSection::new());
-                        exported = true;
-                    }
-                    let range = usize::try_from(range.start).map_err(|e| e.to_string())?
-                        ..usize::try_from(range.end).map_err(|e| e.to_string())?;
-                    let data = wasm.get(range).ok_or("a section out of bounds")?;
-                    module.section(&wasm_encoder::RawSection { id, data });
-                }
-            }
-        }
-    }
-    if !exported {
-        add_export(&mut module, &mut wasm_encoder::ExportSection::new());
-    }
-    Ok(Cow::Owned(module.finish()))
 }
 
 /// Re-encodes table types with their maximum capped.

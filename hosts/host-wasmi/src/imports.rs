@@ -12,9 +12,13 @@
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
 
+use std::time::Instant;
+
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
 use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
-use wasmi::{AsContext, Caller, Linker, Memory, StoreLimits, TypedFunc};
+use wasmi::{
+    AsContext, AsContextMut, Caller, Func, Linker, Memory, ResumableCall, StoreLimits, TrapCode, TypedFunc, Val,
+};
 
 /// The guest's allocator: `guest_alloc(size, align) -> ptr`.
 pub(crate) type Allocator = TypedFunc<(i32, i32), i32>;
@@ -28,6 +32,79 @@ pub(crate) struct State {
     /// Events, and the call in progress.
     pub(crate) recorder: Recorder,
     pub(crate) store_limits: StoreLimits,
+    /// With a timeout: the guest runs in fuel slices, and the clock is read between them.
+    pub(crate) slices: Option<Slices>,
+}
+
+/// wasmi cannot be interrupted from another thread, but a call can be resumed after it runs out
+/// of fuel ([`Func::call_resumable`]). With a timeout, the store gets its fuel one slice at a
+/// time; each time a slice runs out, the deadline is checked before the next one is given. The
+/// instance's own fuel budget, if it has one, is what the slices are taken from.
+pub(crate) struct Slices {
+    /// When the guest must be done by.
+    pub(crate) deadline: Instant,
+    /// The instance's fuel not yet given to the store (`u64::MAX` without a fuel limit).
+    pub(crate) reserve: u64,
+}
+
+/// The fuel of one slice: about 0.1-1 ms of guest code, how late a deadline may be noticed.
+pub(crate) const SLICE: u64 = 100_000;
+
+/// The guest was still running at its deadline.
+#[derive(Debug)]
+pub(crate) struct DeadlinePassed;
+
+impl std::fmt::Display for DeadlinePassed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the guest ran past its deadline")
+    }
+}
+
+impl wasmi::errors::HostError for DeadlinePassed {}
+
+/// Calls `func`: plainly, or, if the store has [`Slices`], resumed slice after slice until it
+/// returns, fails, runs out of the instance's fuel, or passes its deadline
+/// ([`DeadlinePassed`]). Used for every call into the guest, the allocator's included, so that
+/// a loop anywhere in the guest ends at the deadline.
+pub(crate) fn call_in_slices(
+    mut ctx: impl AsContextMut<Data = State>,
+    func: &Func,
+    inputs: &[Val],
+    outputs: &mut [Val],
+) -> Result<(), wasmi::Error> {
+    if ctx.as_context().data().slices.is_none() {
+        return func.call(ctx, inputs, outputs);
+    }
+    let mut call = func.call_resumable(&mut ctx, inputs, outputs)?;
+    loop {
+        match call {
+            ResumableCall::Finished => return Ok(()),
+            // An import failed: the call ends with its error.
+            ResumableCall::HostTrap(trap) => return Err(trap.into_host_error()),
+            ResumableCall::OutOfFuel(out_of_fuel) => {
+                next_slice(&mut ctx, out_of_fuel.required_fuel())?;
+                call = out_of_fuel.resume(&mut ctx, outputs)?;
+            }
+        }
+    }
+}
+
+/// Gives the store its next slice of fuel (at least `required`, what the next instruction
+/// costs), unless the deadline has passed or the instance's fuel is used up.
+fn next_slice(mut ctx: impl AsContextMut<Data = State>, required: u64) -> Result<(), wasmi::Error> {
+    let mut store = ctx.as_context_mut();
+    let left = store.get_fuel()?;
+    let Some(slices) = store.data_mut().slices.as_mut() else { return Err(TrapCode::OutOfFuel.into()) };
+    if Instant::now() >= slices.deadline {
+        return Err(wasmi::Error::host(DeadlinePassed));
+    }
+    let budget = slices.reserve.saturating_add(left);
+    let slice = SLICE.max(required).min(budget);
+    if slice < required {
+        return Err(TrapCode::OutOfFuel.into());
+    }
+    slices.reserve = budget - slice;
+    store.set_fuel(slice)
 }
 
 /// Looks up the guest's allocator export once, after instantiation.
@@ -113,11 +190,26 @@ fn answer_with_allocator(
         let (memory, state) = memory_and_state(caller, import).map_err(host_trap)?;
         state.recorder.begin_alloc(import, memory, ptr, len, ret_ptr).map_err(host_trap)?
     };
-    let allocated = allocator.call(&mut *caller, (pending.size(), pending.align()));
+    let allocated = call_allocator(caller, &allocator, pending.size(), pending.align());
     caller.data_mut().recorder.allocator_returned();
     let allocated = allocated?;
     let (memory, state) = memory_and_state(caller, import).map_err(host_trap)?;
     state.recorder.finish_alloc(import, memory, pending, allocated).map_err(host_trap)
+}
+
+/// Calls the guest's allocator, in slices with a timeout.
+fn call_allocator(
+    caller: &mut Caller<'_, State>,
+    allocator: &Allocator,
+    size: i32,
+    align: i32,
+) -> Result<i32, wasmi::Error> {
+    if caller.data().slices.is_none() {
+        return allocator.call(&mut *caller, (size, align));
+    }
+    let mut result = [Val::I32(0)];
+    call_in_slices(&mut *caller, allocator.func(), &[Val::I32(size), Val::I32(align)], &mut result)?;
+    result[0].i32().ok_or_else(|| wasmi::Error::new("guest_alloc returned no i32"))
 }
 
 /// A [`HostError`] carried through wasmi (its error type needs its own trait).

@@ -13,16 +13,26 @@
 //! is why `common` reads a `CD` through an alignment-1 wire struct rather than an `&CD` cast.
 //! A panic unwinding out of a wasmi host function aborts the process; the shared [`Recorder`]
 //! catches them.
+//!
+//! Limits: fuel for CPU, `StoreLimits` for memory, tables and instances, wasmi's call-depth limit
+//! for recursion. wasmi cannot be interrupted from another thread; the timeout is kept by running
+//! every call into the guest in fuel slices and reading the clock between them (`Slices` in
+//! `src/imports.rs`: the allocator called from `answer_*_alloc` too). A start function runs
+//! inside instantiation, where wasmi cannot resume, so with a timeout it is moved to an export
+//! ([`harness::rewrite::move_start`]) and called in slices right after instantiation.
 #![forbid(unsafe_code)]
 
 mod imports;
 
+use std::sync::Arc;
+
 use harness::{
-    ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap, bench,
+    Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap,
+    bench,
 };
 use wasmi::{CompilationMode, Config, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
 
-use crate::imports::{HostTrap, State, define_imports, find_allocator};
+use crate::imports::{DeadlinePassed, HostTrap, SLICE, Slices, State, call_in_slices, define_imports, find_allocator};
 
 /// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
 fn define_bench_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
@@ -39,6 +49,16 @@ pub struct Wasmi {
     tier: &'static str,
 }
 
+/// A compiled module, and, with a timeout, the export its start function was moved to.
+#[derive(Clone)]
+pub struct WasmiModule {
+    module: Module,
+    start_export: Option<Arc<str>>,
+}
+
+/// The name a start function is moved to with a timeout (made unique in each module).
+const START_EXPORT: &str = "host-wasmi start";
+
 /// One guest instance in its own store.
 pub struct WasmiInstance {
     store: Store<State>,
@@ -50,13 +70,15 @@ impl harness::Engine for Wasmi {
     /// wasmi's compilation modes: translate each function to wasmi bytecode on first use after
     /// validating the module (the default), translate everything up front, or also validate lazily.
     const TIERS: &'static [&'static str] = &["lazy-translation", "eager", "lazy"];
-    type Module = Module;
+    const STOPS_ON_DEADLINE: bool = true;
+    type Module = WasmiModule;
     type Instance = WasmiInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
         let mut wasmi_config = Config::default();
-        wasmi_config.consume_fuel(config.limits.fuel.is_some());
+        // With a timeout, fuel measures out the slices between two looks at the clock.
+        wasmi_config.consume_fuel(config.limits.fuel.is_some() || config.limits.timeout.is_some());
         wasmi_config.compilation_mode(match tier {
             "eager" => CompilationMode::Eager,
             "lazy" => CompilationMode::Lazy,
@@ -80,21 +102,41 @@ impl harness::Engine for Wasmi {
         &self.config
     }
 
-    fn compile(&self, wasm: &[u8]) -> Result<Module, Failure> {
-        Module::new(&self.engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))
+    fn compile(&self, wasm: &[u8]) -> Result<WasmiModule, Failure> {
+        let invalid = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::InvalidModule, e);
+        let moved = match self.config.limits.timeout {
+            Some(_) => harness::rewrite::move_start(wasm, START_EXPORT).map_err(|e| invalid(&e))?,
+            None => None,
+        };
+        let (wasm, start_export) = match &moved {
+            Some(moved) => (&moved.wasm[..], Some(Arc::from(moved.export.as_str()))),
+            None => (wasm, None),
+        };
+        let module = Module::new(&self.engine, wasm).map_err(|e| invalid(&e))?;
+        Ok(WasmiModule { module, start_export })
     }
 
-    fn shape(&self, module: &Module) -> ModuleShape {
+    fn shape(&self, module: &WasmiModule) -> ModuleShape {
+        let hidden = module.start_export.as_deref();
+        let module = &module.module;
         ModuleShape::new(
             module
                 .imports()
                 .map(|i| ImportDesc { module: i.module().into(), name: i.name().into(), ty: extern_type(i.ty()) })
                 .collect(),
-            module.exports().map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) }).collect(),
+            module
+                .exports()
+                .filter(|e| Some(e.name()) != hidden)
+                .map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) })
+                .collect(),
         )
     }
 
-    fn instantiate(&self, module: &Module, sink: Sink) -> Result<WasmiInstance, Failure> {
+    fn instantiate(&self, wasmi_module: &WasmiModule, sink: Sink) -> Result<WasmiInstance, Failure> {
+        let module = &wasmi_module.module;
+        let limits = &self.config.limits;
+        let slices = Deadline::after(limits.timeout)
+            .map(|deadline| Slices { deadline: deadline.instant(), reserve: limits.fuel.unwrap_or(u64::MAX) });
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(self.config.limits.max_memory_bytes)
             .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
@@ -107,16 +149,30 @@ impl harness::Engine for Wasmi {
             allocator: GuestAllocator::Missing,
             recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
             store_limits,
+            slices,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
-        if let Some(fuel) = self.config.limits.fuel {
+        // With slices, the store holds one slice, taken from the instance's fuel.
+        let first_slice = match &mut store.data_mut().slices {
+            Some(slices) => {
+                let slice = slices.reserve.min(SLICE);
+                slices.reserve -= slice;
+                Some(slice)
+            }
+            None => limits.fuel,
+        };
+        if let Some(fuel) = first_slice {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
         let instance = self.linker.instantiate_and_start(&mut store, module).map_err(instantiate_failure)?;
+        if let Some(start) = &wasmi_module.start_export {
+            let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
+            call_in_slices(&mut store, &start, &[], &mut []).map_err(failure)?;
+        }
         let memory = instance
             .get_memory(&store, common::MEMORY_EXPORT)
-            .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
+            .ok_or_else(|| Fault::Link(self.shape(wasmi_module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&store, &instance);
         Ok(WasmiInstance { store, instance })
@@ -131,7 +187,7 @@ impl harness::Instance for WasmiInstance {
             .ok_or_else(|| Fault::MissingExport { name: name.into(), available: Vec::new() })?;
         let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
-        func.call(&mut self.store, &params, &mut results).map_err(failure)?;
+        call_in_slices(&mut self.store, &func, &params, &mut results).map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
     }
 
@@ -151,6 +207,12 @@ impl harness::Instance for WasmiInstance {
             .instance
             .get_typed_func::<(), ()>(&self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        if self.store.data().slices.is_some() {
+            for _ in 0..times {
+                call_in_slices(&mut self.store, func.func(), &[], &mut []).map_err(failure)?;
+            }
+            return Ok(());
+        }
         for _ in 0..times {
             func.call(&mut self.store, ()).map_err(failure)?;
         }
@@ -224,6 +286,9 @@ fn instantiate_failure(error: wasmi::Error) -> Failure {
 fn failure(error: wasmi::Error) -> Failure {
     if let Some(HostTrap(host)) = error.downcast_ref::<HostTrap>() {
         return Failure::new(Fault::Host(host.clone()));
+    }
+    if error.downcast_ref::<DeadlinePassed>().is_some() {
+        return Failure::new(Fault::Trap(Trap::Timeout));
     }
     let Some(code) = error.as_trap_code() else {
         return Failure::with_detail(Fault::Runtime, error);
