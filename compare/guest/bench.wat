@@ -113,4 +113,6 @@
         (br $next))))
 
   ;; Called from the host: the cost of entering the guest.
+  ;; Never returns: how late a timeout stops it is measured ("timeout.late").
+  (func (export "spin") (loop $forever (br $forever)))
   (func (export "noop")))

@@ -34,7 +34,7 @@ use harness::{Config, Limits};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
-use crate::measure::{Budget, Runner, Sampler, native_sample, specs};
+use crate::measure::{Budget, Runner, Sampler, Stoppable, Stoppables, native_sample, specs};
 use crate::report::{Column, Results, Row};
 
 /// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier) side by side and reports ratios.
@@ -95,6 +95,30 @@ fn bench_config() -> Config {
     Config { limits: Limits::unmetered(), tier: None, bench_imports: true }
 }
 
+/// `tier` set up to stop a guest, each way its runtime can: a fuel limit and a timeout on the
+/// kernel that neither reaches, and a short timeout on the bench module's endless loop.
+fn stoppables(tier: &runtimes::Tier) -> Result<Stoppables> {
+    let (runtime, guest) = (tier.runtime, tier.engine.as_ref().map(|e| e.default_guest()).ok());
+    let Some(guest) = guest else { return Ok(Stoppables::default()) };
+    let engine = |able: bool, limits: Limits| {
+        let config = Config { limits, tier: Some(tier.tier.to_owned()), ..bench_config() };
+        able.then(|| runtime.engine_exactly(&config)).transpose().map_err(|f| anyhow::anyhow!("{}: {f}", tier.label()))
+    };
+    let unmetered = Limits::unmetered();
+    let fuel = engine(runtime.meters_fuel, Limits { fuel: Some(measure::KERNEL_FUEL), ..unmetered.clone() })?;
+    let deadline =
+        engine(runtime.stops_on_deadline, Limits { timeout: Some(measure::KERNEL_TIMEOUT), ..unmetered.clone() })?;
+    // The bench module's `spin`; a component has no such loop.
+    let is_core = guest == guest_wasm::GUEST_WASM;
+    let lateness =
+        engine(runtime.stops_on_deadline && is_core, Limits { timeout: Some(measure::LATENESS_TIMEOUT), ..unmetered })?;
+    Ok(Stoppables {
+        fuel: Stoppable::new(fuel, guest)?,
+        deadline: Stoppable::new(deadline, guest)?,
+        lateness: Stoppable::new(lateness, measure::BENCH_WAT.as_bytes())?,
+    })
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let (rounds, target_us, kernel_limit, memory_instances) =
@@ -140,7 +164,9 @@ fn main() -> Result<()> {
     };
     for tier in &tiers {
         let runner: Result<Box<dyn Sampler + '_>> = match &tier.engine {
-            Ok(engine) => Runner::new(engine.as_ref(), &args.out).map(|r| Box::new(r) as _),
+            Ok(engine) => stoppables(tier)
+                .and_then(|stoppables| Runner::new(engine.as_ref(), stoppables, &args.out))
+                .map(|r| Box::new(r) as _),
             Err(failure) => Err(anyhow::anyhow!("{failure}")),
         };
         add(tier.label(), tier.runtime.name, tier.tier, runner);

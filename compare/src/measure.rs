@@ -112,6 +112,13 @@ pub(crate) enum Kind {
     Precompiled,
     /// `kernel(limit)`, its result checked.
     Kernel,
+    /// [`Kind::Kernel`] on an engine that can stop the guest: with a fuel limit (never reached),
+    /// or with a timeout (never reached): what being stoppable costs.
+    KernelStoppable(Stop),
+    /// How long after its deadline a guest in an endless loop is stopped: instantiate the bench
+    /// module with [`LATENESS_TIMEOUT`], call its `spin`, and time until the call fails with
+    /// `trap.timeout`; the timeout is subtracted.
+    TimeoutLateness,
     /// Resident memory of a new engine with the guest compiled.
     EngineMemory,
     /// Resident memory per instance of the guest.
@@ -131,6 +138,24 @@ impl Kind {
         )
     }
 }
+
+/// How a guest is made stoppable, for [`Kind::KernelStoppable`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// A fuel limit ([`KERNEL_FUEL`]).
+    Fuel,
+    /// A timeout ([`KERNEL_TIMEOUT`]).
+    Deadline,
+}
+
+/// The fuel limit of [`Stop::Fuel`]: far more than the kernel uses.
+pub(crate) const KERNEL_FUEL: u64 = 1 << 50;
+
+/// The timeout of [`Stop::Deadline`]: far longer than the kernel runs.
+pub(crate) const KERNEL_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The timeout of [`Kind::TimeoutLateness`].
+pub(crate) const LATENESS_TIMEOUT: Duration = Duration::from_millis(10);
 
 /// One side's benchmark loop: its export and the payload it is called with.
 #[derive(Debug, Clone)]
@@ -280,6 +305,27 @@ pub(crate) fn specs() -> Vec<Spec> {
         other("startup.first_call", "first call (hello)", Group::StartUp, "µs", Kind::FirstCall),
         other("startup.precompiled", "load precompiled from disk", Group::StartUp, "µs", Kind::Precompiled),
         other("exec.kernel", "kernel (count primes)", Group::Execution, "ms", Kind::Kernel),
+        other(
+            "exec.kernel_fuel",
+            "kernel with a fuel limit (never reached)",
+            Group::Execution,
+            "ms",
+            Kind::KernelStoppable(Stop::Fuel),
+        ),
+        other(
+            "exec.kernel_deadline",
+            "kernel with a timeout (never reached)",
+            Group::Execution,
+            "ms",
+            Kind::KernelStoppable(Stop::Deadline),
+        ),
+        other(
+            "exec.timeout_late",
+            "endless loop: stopped this long after a 10 ms timeout",
+            Group::Execution,
+            "µs",
+            Kind::TimeoutLateness,
+        ),
         other("memory.engine", "engine + compiled guest", Group::Memory, "KiB", Kind::EngineMemory),
         other("memory.instance", "per instance", Group::Memory, "KiB", Kind::InstanceMemory),
         other(
@@ -316,10 +362,36 @@ pub(crate) struct Budget {
     pub(crate) memory_instances: usize,
 }
 
+/// The same tier set up to stop a guest (a fuel limit, a timeout), with a module loaded on it.
+pub(crate) struct Stoppable {
+    pub(crate) engine: Box<dyn DynEngine>,
+    pub(crate) module: LoadedModule,
+}
+
+impl Stoppable {
+    /// `engine` (`None`: the runtime cannot stop a guest that way) with `bytes` loaded.
+    pub(crate) fn new(engine: Option<Box<dyn DynEngine>>, bytes: &[u8]) -> Result<Option<Stoppable>> {
+        let Some(engine) = engine else { return Ok(None) };
+        let module = engine.load_module(bytes).map_err(|f| anyhow::anyhow!("{f}"))?;
+        Ok(Some(Stoppable { engine, module }))
+    }
+}
+
+/// A column's stoppable engines: the guest under a fuel limit and under a timeout (the kernel),
+/// and the bench module under a short timeout (how late a timeout stops it). `None` where the
+/// runtime cannot stop a guest that way (or, for the lateness, on a component).
+#[derive(Default)]
+pub(crate) struct Stoppables {
+    pub(crate) fuel: Option<Stoppable>,
+    pub(crate) deadline: Option<Stoppable>,
+    pub(crate) lateness: Option<Stoppable>,
+}
+
 /// One column's state: its engine, the loaded guest, a long-lived instance of the bench module
 /// (or component), and the loop counts found by calibration.
 pub(crate) struct Runner<'e> {
     pub(crate) engine: &'e dyn DynEngine,
+    stoppables: Stoppables,
     guest_bytes: &'static [u8],
     guest: LoadedModule,
     /// Whether the guest is a component (its exports are named in kebab-case).
@@ -348,7 +420,7 @@ fn time<T>(f: impl FnOnce() -> T) -> (T, Duration) {
 }
 
 impl<'e> Runner<'e> {
-    pub(crate) fn new(engine: &'e dyn DynEngine, out_dir: &Path) -> Result<Self> {
+    pub(crate) fn new(engine: &'e dyn DynEngine, stoppables: Stoppables, out_dir: &Path) -> Result<Self> {
         let fail = |what: &str| format!("{}/{}: {what}", engine.name(), engine.tier());
         let guest_bytes = engine.default_guest();
         let component = guest_bytes != guest_wasm::GUEST_WASM;
@@ -361,6 +433,7 @@ impl<'e> Runner<'e> {
         let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
         Ok(Runner {
             engine,
+            stoppables,
             guest_bytes,
             guest,
             component,
@@ -486,26 +559,57 @@ impl<'e> Runner<'e> {
                 ensure!(instance.call("hello", &[]).map_err(e)? == Some(4567), "the precompiled guest misbehaves");
                 us(elapsed)
             }
-            Kind::Kernel => {
-                let limit = i32::try_from(budget.kernel_limit).unwrap_or(i32::MAX);
-                let mut instance = self.engine.instantiate_module(&self.guest, Sink::Discard).map_err(e)?;
-                let (result, elapsed) = time(|| instance.call("kernel", &[limit]));
-                let got = result.map_err(e)?;
-                let want = common::kernel::count_primes(budget.kernel_limit);
-                if got != Some(want.cast_signed()) {
-                    bail!(
-                        "{}/{}: kernel({limit}) returned {got:?}, expected {want}",
-                        self.engine.name(),
-                        self.engine.tier()
+            Kind::Kernel => ms(kernel(self.engine, &self.guest, budget)?),
+            Kind::KernelStoppable(stop) => {
+                let stoppable = match stop {
+                    Stop::Fuel => &self.stoppables.fuel,
+                    Stop::Deadline => &self.stoppables.deadline,
+                };
+                let Some(Stoppable { engine, module }) = stoppable else { return Ok(None) };
+                ms(kernel(engine.as_ref(), module, budget)?)
+            }
+            Kind::TimeoutLateness => {
+                let Some(Stoppable { engine, module }) = &self.stoppables.lateness else { return Ok(None) };
+                let mut late = Vec::new();
+                for _ in 0..5 {
+                    // The deadline counts from the start of instantiation.
+                    let (result, elapsed) = time(|| {
+                        let mut instance = engine.instantiate_module(module, Sink::Discard)?;
+                        instance.call("spin", &[])
+                    });
+                    let stopped = matches!(&result, Err(f) if f.fault == harness::Fault::Trap(harness::Trap::Timeout));
+                    ensure!(
+                        stopped,
+                        "{}/{}: spin ended with {result:?}, not trap.timeout",
+                        engine.name(),
+                        engine.tier()
                     );
+                    late.push(us(elapsed.saturating_sub(LATENESS_TIMEOUT)));
                 }
-                ms(elapsed)
+                median(&mut late)
             }
             Kind::EngineMemory | Kind::InstanceMemory | Kind::EngineAddressSpace | Kind::InstanceAddressSpace => {
                 return Ok(None);
             }
         }))
     }
+}
+
+/// Times `kernel(limit)` in a new instance of `guest` on `engine`, and checks its result.
+fn kernel(engine: &dyn DynEngine, guest: &LoadedModule, budget: &Budget) -> Result<Duration> {
+    let e = |f: harness::Failure| anyhow::anyhow!("{}/{}: {f}", engine.name(), engine.tier());
+    let limit = i32::try_from(budget.kernel_limit).unwrap_or(i32::MAX);
+    let mut instance = engine.instantiate_module(guest, Sink::Discard).map_err(e)?;
+    let (result, elapsed) = time(|| instance.call("kernel", &[limit]));
+    let got = result.map_err(e)?;
+    let want = common::kernel::count_primes(budget.kernel_limit);
+    ensure!(
+        got == Some(want.cast_signed()),
+        "{}/{}: kernel({limit}) returned {got:?}, expected {want}",
+        engine.name(),
+        engine.tier()
+    );
+    Ok(elapsed)
 }
 
 /// The loop count `n` for which `run(n)` takes at least `target`.

@@ -80,6 +80,7 @@ fn limits(fuel: u64) -> Limits {
         max_memory_bytes: (MAX_PAGES * WASM_PAGE_SIZE) as usize,
         max_table_elements: 1_000,
         max_log_bytes: 16 * 1024,
+        timeout: None,
     }
 }
 

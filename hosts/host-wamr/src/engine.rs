@@ -5,7 +5,9 @@ use std::ffi::{CStr, CString, c_char};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use common::ValType;
-use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap};
+use harness::{
+    Alarm, Deadline, ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, Watchdog,
+};
 use wamrx_sys as sys;
 
 use crate::imports::{HOST_ERROR_EXCEPTION, Native, State, find_allocator, memory_of, natives, register_imports};
@@ -46,7 +48,20 @@ pub struct Wamr {
     fuel: Option<i32>,
     /// The most pages a memory may grow to.
     max_memory_pages: u32,
+    /// With a timeout: the thread that terminates each instance at its deadline.
+    watchdog: Option<Watchdog>,
 }
+
+/// A module instance, handed to the watchdog's thread to be terminated there.
+struct Terminate(sys::wasm_module_inst_t);
+
+// SAFETY: WAMR is built with its thread manager (wamrx-sys's `thread-mgr` feature), with which
+// `wasm_runtime_terminate` is made to be called from another thread: it finds the instance's
+// execution environments under the cluster lock and sets their exception and terminate flag
+// under their own locks. The pointer is used only while the instance lives: its alarm is
+// dropped first when the instance is (`WamrInstance`'s `Drop`), and once an alarm is dropped its
+// action has finished or will never run (`harness::Watchdog`).
+unsafe impl Send for Terminate {}
 
 /// A validated module: the bytes WAMR loads, shared. WAMR's own module (`wasm_module_t`) keeps a
 /// pointer into a buffer it mutates and is used from one thread, so each instance loads its own.
@@ -68,6 +83,8 @@ pub struct WamrInstance {
     fuel: Option<i32>,
     /// The export the start function was called through (not callable from the host).
     start_export: Option<String>,
+    /// With a timeout: the instance's termination at its deadline, cancelled first on drop.
+    alarm: Option<Alarm>,
 }
 
 /// The process-wide WAMR runtime, initialised once (and never torn down), with every host
@@ -177,6 +194,7 @@ impl harness::Engine for Wamr {
     const NAME: &'static str = "wamr";
     const CRATE: &'static str = "wamrx";
     /// WAMR's fast interpreter: wamrx builds no other running mode (no AOT, no JIT).
+    const STOPS_ON_DEADLINE: bool = true;
     const TIERS: &'static [&'static str] = &["fast-interp"];
     type Module = WamrModule;
     type Instance = WamrInstance;
@@ -198,7 +216,11 @@ impl harness::Engine for Wamr {
             return Err(Failure::new(Fault::Setup("wamr cannot limit memory to less than one page".into())));
         }
         runtime()?;
-        Ok(Wamr { config: config.clone(), tier, fuel, max_memory_pages })
+        let watchdog = match config.limits.timeout {
+            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
+            None => None,
+        };
+        Ok(Wamr { config: config.clone(), tier, fuel, max_memory_pages, watchdog })
     }
 
     fn tier(&self) -> &'static str {
@@ -244,6 +266,7 @@ impl harness::Engine for Wamr {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
         THREAD_ENV.with(|_| ());
+        let deadline = Deadline::after(limits.timeout);
         let mut wasm = prepared.wasm.clone();
         let wamr_module = load(&mut wasm)?;
         let args = sys::InstantiationArgs {
@@ -265,9 +288,19 @@ impl harness::Engine for Wamr {
             state: std::ptr::null_mut(),
             fuel: self.fuel,
             start_export: prepared.start_export.clone(),
+            alarm: None,
         };
         if module_inst.is_null() {
             return Err(instantiate_failure(&error));
+        }
+        // No guest code ran yet (the start function is called below), so none can be missed.
+        if let (Some(watchdog), Some(deadline)) = (&self.watchdog, deadline) {
+            let target = Terminate(module_inst);
+            instance.alarm = Some(watchdog.set(deadline, None, move || {
+                let Terminate(module_inst) = &target;
+                // SAFETY: see `Terminate`: the instance is live while its alarm is.
+                unsafe { sys::wasm_runtime_terminate(*module_inst) };
+            }));
         }
         // SAFETY: `module_inst` is live.
         instance.exec_env = unsafe { sys::wasm_runtime_create_exec_env(module_inst, STACK_SIZE) };
@@ -431,6 +464,8 @@ impl harness::Instance for WamrInstance {
 
 impl Drop for WamrInstance {
     fn drop(&mut self) {
+        // First the alarm: once it is dropped, the watchdog no longer touches the instance.
+        drop(self.alarm.take());
         // SAFETY: each handle was created by this instance and is freed once, in reverse order;
         // the state is freed after the module instance that points to it.
         unsafe {
@@ -465,6 +500,8 @@ fn trap_failure(exception: &str) -> Failure {
             Trap::StackOverflow
         }
         "instruction limit exceeded" => Trap::OutOfFuel,
+        // Only the watchdog terminates an instance, at its deadline.
+        "terminated by user" => Trap::Timeout,
         "unaligned atomic" => Trap::MisalignedAtomic,
         m if m == HOST_ERROR_EXCEPTION.to_str().unwrap_or_default() => {
             // A host error whose `HostError` was lost: cannot happen, but never a panic.

@@ -27,6 +27,7 @@
 //! | `max_memory_bytes` | `max_memory_pages` of `wasm_runtime_instantiate_ex`                     |
 //! | tables             | each table's maximum rewritten to at most the limit before loading     |
 //! | stack              | the execution environment's stack, `STACK_SIZE` bytes (1 MiB)             |
+//! | `timeout`          | `wasm_runtime_terminate` from a [`harness::Watchdog`] (WAMR's thread manager) |
 //!
 //! - Fuel: WAMR counts every instruction the fast interpreter dispatches and raises "instruction
 //!   limit exceeded" when the count reaches the limit ([`harness::Trap::OutOfFuel`]). The count is
@@ -38,6 +39,13 @@
 //!   left at the end of a call): a call of the guest's allocator from `answer_*_alloc` gets a budget
 //!   of its own, so one call can run at most twice the budget. At most `i32::MAX` instructions can
 //!   be metered; a larger fuel limit is refused ([`harness::Fault::Setup`]).
+//! - Timeout: at the deadline, the watchdog's thread calls `wasm_runtime_terminate`, which sets the
+//!   instance's exception ("terminated by user", [`harness::Trap::Timeout`]) and its execution
+//!   environment's terminate flag. The interpreter checks the flag at every branch and call only
+//!   when WAMR is built with its thread manager (`WAMR_BUILD_THREAD_MGR`, wamrx-sys's `thread-mgr`
+//!   feature, on in this workspace): an atomic load per branch, paid with or without a timeout.
+//!   The start function (run by this crate, below) and the allocator called from a host call run
+//!   on the same execution environment, so the flag stops them too.
 //! - The start function is run by this crate, metered, after instantiation (WAMR would run it
 //!   unmetered inside `wasm_runtime_instantiate`): see `src/module.rs`.
 //! - Memory: WAMR caps `memory.grow` at the lower of the module's maximum and the host's

@@ -54,6 +54,8 @@ pub struct WasmtimeComponent {
     linker: Linker<State>,
     config: harness::Config,
     tier: &'static str,
+    /// With a timeout: the thread that increments the epoch at each instance's deadline.
+    watchdog: Option<harness::Watchdog>,
 }
 
 /// A compiled component, with its imports resolved once (or why they cannot be).
@@ -67,6 +69,8 @@ pub struct ComponentModule {
 pub struct ComponentInstance {
     store: Store<State>,
     instance: wasmtime::component::Instance,
+    /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
+    _alarm: Option<harness::Alarm>,
 }
 
 /// A handler's response: the world's `response` variant.
@@ -86,6 +90,7 @@ impl harness::Engine for WasmtimeComponent {
     const CRATE: &'static str = "wasmtime";
     const TIERS: &'static [&'static str] = &["cranelift", "pooling"];
     const DEFAULT_GUEST: &'static [u8] = guest_wasm::GUEST_COMPONENT;
+    const STOPS_ON_DEADLINE: bool = true;
     type Module = ComponentModule;
     type Instance = ComponentInstance;
 
@@ -93,7 +98,10 @@ impl harness::Engine for WasmtimeComponent {
         let tier = harness::check_config::<Self>(config)?;
         let setup = |e: wasmtime::Error| Failure::new(Fault::Setup(format!("wasmtime components {tier}: {e:#}")));
         let mut wasmtime_config = wasmtime::Config::new();
-        wasmtime_config.consume_fuel(config.limits.fuel.is_some()).strategy(Strategy::Cranelift);
+        wasmtime_config
+            .consume_fuel(config.limits.fuel.is_some())
+            .epoch_interruption(config.limits.timeout.is_some())
+            .strategy(Strategy::Cranelift);
         if tier == "pooling" {
             let table_slot = config.limits.max_table_elements.saturating_mul(10);
             let mut pool = PoolingAllocationConfig::default();
@@ -111,7 +119,11 @@ impl harness::Engine for WasmtimeComponent {
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        Ok(WasmtimeComponent { engine, linker, config: config.clone(), tier })
+        let watchdog = match config.limits.timeout {
+            Some(_) => Some(harness::Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
+            None => None,
+        };
+        Ok(WasmtimeComponent { engine, linker, config: config.clone(), tier, watchdog })
     }
 
     fn tier(&self) -> &'static str {
@@ -177,6 +189,8 @@ impl harness::Engine for WasmtimeComponent {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
+        let alarm =
+            host_wasmtime::arm_deadline(&self.engine, self.watchdog.as_ref(), &mut store, self.config.limits.timeout);
         let instance = pre.instantiate(&mut store).map_err(|e| {
             if e.downcast_ref::<wasmtime::Trap>().is_some() || e.downcast_ref::<harness::HostError>().is_some() {
                 failure(&e)
@@ -186,7 +200,7 @@ impl harness::Engine for WasmtimeComponent {
                 Failure::with_detail(Fault::instantiation_limit(), e)
             }
         })?;
-        Ok(ComponentInstance { store, instance })
+        Ok(ComponentInstance { store, instance, _alarm: alarm })
     }
 }
 

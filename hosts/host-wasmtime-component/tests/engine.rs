@@ -36,3 +36,25 @@ fn the_pooling_tier_runs_the_demo() {
     let report = harness::run_with_input(&engine, guest_wasm::GUEST_COMPONENT, "handle", b"Wasm");
     assert_eq!(golden::render(&report.lines()), golden::read("hello_input.txt"));
 }
+
+/// With a timeout and no fuel limit, the clock stops a component's endless loop, in the call and
+/// in `cabi_realloc` called while lowering a host call's result: the same loops the fuel suite
+/// stops (`endless_loop`, `realloc_loops`), ending in `trap.timeout` with the events before kept.
+#[test]
+fn a_timeout_stops_a_looping_component_in_the_call_and_in_its_allocator() {
+    let suite = &golden::component_suites()[0];
+    let limits = Limits { fuel: None, timeout: Some(golden::DEADLINE_SUITE_TIMEOUT), ..suite.limits.clone() };
+    let engine = WasmtimeComponent::new(&Config::new(limits)).expect("engine");
+    for (case, events) in [("endless_loop", 1), ("realloc_loops", 0)] {
+        let fixture = suite.cases().into_iter().find(|c| c.name == case).expect("fixture");
+        let bytes = std::fs::read(&fixture.path).expect("fixture");
+        let report = harness::run(&engine, &bytes, "run", &[]);
+        let lines = report.lines();
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("failed trap.timeout: the guest ran past its deadline (wall-clock timeout)"),
+            "{case}: {lines:?}"
+        );
+        assert_eq!(report.events.len(), events, "{case}: {lines:?}");
+    }
+}

@@ -230,7 +230,7 @@ impl harness::Engine for Wasmtime {
         if let Some(fuel) = self.config.limits.fuel {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let alarm = self.set_deadline(&mut store);
+        let alarm = arm_deadline(&self.engine, self.watchdog.as_ref(), &mut store, self.config.limits.timeout);
         let instance = match &module.pre {
             Some(pre) => pre.instantiate(&mut store),
             None => self.linker.instantiate(&mut store, &module.module),
@@ -245,25 +245,31 @@ impl harness::Engine for Wasmtime {
     }
 }
 
-impl Wasmtime {
-    /// With a timeout: from now, the store's guest ends in a trap at the first epoch check past
-    /// its deadline. The epoch moves on only when some instance's deadline comes (its alarm
-    /// increments it), so a store whose deadline has not passed just looks at the clock and
-    /// waits for the next increment.
-    fn set_deadline(&self, store: &mut Store<State>) -> Option<Alarm> {
-        let (watchdog, deadline) = (self.watchdog.as_ref()?, Deadline::after(self.config.limits.timeout)?);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
-        });
-        let engine = self.engine.weak();
-        Some(watchdog.set(deadline, None, move || {
-            if let Some(engine) = engine.upgrade() {
-                engine.increment_epoch();
-            }
-        }))
-    }
+/// With a timeout (and the engine's `epoch_interruption` on): from now, `store`'s guest ends in
+/// a trap at the first epoch check past its deadline ([`Trap::Timeout`], through [`failure`]).
+/// The epoch moves on only when some instance's deadline comes (the returned alarm increments
+/// it), so a store whose deadline has not passed just looks at the clock and waits for the next
+/// increment. Drop the alarm with the store. Shared with `host-wasmtime-component`.
+pub fn arm_deadline<T: 'static>(
+    engine: &wasmtime::Engine,
+    watchdog: Option<&Watchdog>,
+    store: &mut Store<T>,
+    timeout: Option<Duration>,
+) -> Option<Alarm> {
+    let (watchdog, deadline) = (watchdog?, Deadline::after(timeout)?);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
+    });
+    let engine = engine.weak();
+    Some(watchdog.set(deadline, None, move || {
+        if let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+        }
+    }))
+}
 
+impl Wasmtime {
     /// An error from instantiation: a trap in a start function, a resource limit, or the host
     /// out of resources.
     fn instantiate_failure(&self, module: &Module, error: &wasmtime::Error) -> Failure {
@@ -388,7 +394,7 @@ pub fn failure(error: &wasmtime::Error) -> Failure {
         wasmtime::Trap::BadConversionToInteger => Trap::BadConversionToInteger,
         wasmtime::Trap::UnreachableCodeReached => Trap::Unreachable,
         wasmtime::Trap::OutOfFuel => Trap::OutOfFuel,
-        // Only a deadline interrupts (`Wasmtime::set_deadline`).
+        // Only a deadline interrupts (`arm_deadline`).
         wasmtime::Trap::Interrupt => Trap::Timeout,
         other => return Failure::with_detail(Fault::Trap(Trap::Other), other),
     };
