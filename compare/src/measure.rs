@@ -148,8 +148,8 @@ pub(crate) enum Stop {
     Deadline,
 }
 
-/// The fuel limit of [`Stop::Fuel`]: far more than the kernel uses.
-pub(crate) const KERNEL_FUEL: u64 = 1 << 50;
+/// The fuel limit of [`Stop::Fuel`]: far more than the kernel uses, and the most WAMR meters.
+pub(crate) const KERNEL_FUEL: u64 = i32::MAX.unsigned_abs() as u64;
 
 /// The timeout of [`Stop::Deadline`]: far longer than the kernel runs.
 pub(crate) const KERNEL_TIMEOUT: Duration = Duration::from_secs(3600);

@@ -52,8 +52,8 @@ struct Args {
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_log_bytes / MIB)]
     max_log: usize,
     /// Wall-clock budget of the run (instantiation, start function included, and the call), in
-    /// milliseconds: a guest still running then fails with `trap.timeout`. Refused on a runtime
-    /// that cannot be stopped by the clock [default: no limit].
+    /// milliseconds: a guest still running then fails with `trap.timeout`; 0 for no limit.
+    /// Refused on a runtime that cannot be stopped by the clock [default: no limit].
     #[arg(long, value_name = "MS")]
     timeout: Option<u64>,
 }
@@ -104,7 +104,7 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
         max_memory_bytes,
         max_table_elements: args.max_table_elements,
         max_log_bytes,
-        timeout: args.timeout.map(Duration::from_millis),
+        timeout: args.timeout.filter(|&ms| ms > 0).map(Duration::from_millis),
     };
     let engine = match E::new(&Config { limits, tier: args.tier, bench_imports: false }) {
         Ok(engine) => engine,

@@ -28,6 +28,11 @@
 //!   keep one budget per instance. The added counter charges one unit per instruction, a
 //!   straight-line run at a time before the run executes, so a guest that traps mid-run has paid
 //!   for the whole run. It costs time: a tight loop ran 2.4 times slower metered than unmetered.
+//! - **No timeout.** tinywasm cannot be interrupted from another thread, and its
+//!   `resume_with_time_budget` bounds only the outermost call, for the same reason as its fuel:
+//!   the guest's allocator, called from a host function, would run unbounded. A timeout is refused
+//!   ([`harness::Engine::STOPS_ON_DEADLINE`] is `false`). Doing it through the added fuel counter
+//!   (a host call when a slice runs out, which reads the clock) is possible and not done.
 //! - **Memory.** `memory.grow` past the limit returns -1. A module declaring more initial memory
 //!   is refused before instantiation, by `shape.check_limits` for the exported memory and here
 //!   for any other, with [`Fault::instantiation_limit`].

@@ -87,12 +87,31 @@ pub struct WamrInstance {
     alarm: Option<Alarm>,
 }
 
+unsafe extern "C" {
+    /// WAMR's platform layer (in the library wamrx-sys builds, not in its bindings): the signal
+    /// WAMR's thread manager installs a handler for at `wasm_runtime_full_init` and sends to wake
+    /// a thread out of a blocking operation. SIGUSR1 unless set before.
+    fn os_set_signal_number_for_blocking_op(signo: std::ffi::c_int);
+}
+
+/// The signal WAMR is given for its blocking-operation wake-ups instead of SIGUSR1, which
+/// wasmer's host interrupt (its timeout) sends: with both runtimes in one process, WAMR's handler
+/// (a no-op, installed last) replaced wasmer's, and wasmer's interrupts were lost. A real-time
+/// signal a few above the first one the C library leaves free; this crate never sends it (no
+/// WASI, no blocking operations).
+fn wamr_wakeup_signal() -> std::ffi::c_int {
+    libc::SIGRTMIN() + 4
+}
+
 /// The process-wide WAMR runtime, initialised once (and never torn down), with every host
 /// function registered.
 fn runtime() -> Result<(), Failure> {
     static RUNTIME: OnceLock<Result<(), String>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
+            // SAFETY: a plain store of an int in WAMR's platform layer, before the runtime is
+            // initialised (which reads it once, to install its handler).
+            unsafe { os_set_signal_number_for_blocking_op(wamr_wakeup_signal()) };
             let mut args =
                 sys::RuntimeInitArgs { mem_alloc_type: sys::Alloc_With_System_Allocator, ..Default::default() };
             // SAFETY: `args` is a fully initialised argument struct; this runs once per process.

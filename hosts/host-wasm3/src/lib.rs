@@ -19,8 +19,9 @@
 //!
 //! - **No fuel.** wasm3 has no instruction metering and no way to interrupt a running guest, so
 //!   nothing stops an endless loop: [`harness::Engine::METERS_FUEL`] is `false`, and
-//!   `Wasm3::new` refuses a configuration with a fuel limit ([`harness::Fault::Setup`]). Do not run
-//!   untrusted guests on it.
+//!   `Wasm3::new` refuses a configuration with a fuel limit ([`harness::Fault::Setup`]), and one
+//!   with a timeout ([`harness::Engine::STOPS_ON_DEADLINE`] is `false` too). Do not run untrusted
+//!   guests on it.
 //! - **Features.** wasm3 0.4.7 implements WebAssembly 1.0 with sign-extension and non-trapping
 //!   float-to-int conversions, nothing else (no bulk memory, reference types, multi-value, SIMD).
 //!   Rust now compiles `memcpy`/`memset` to `memory.copy`/`memory.fill` and pads `call_indirect`'s
