@@ -125,3 +125,31 @@ fn run_suite(dir: &str, at_least: usize) {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The timeout is one budget per instance: once an instance has run past its deadline, every
+/// later call on it fails with `trap.timeout` at once, even one that would return quickly, on
+/// every tier of every runtime that stops on a deadline.
+#[test]
+fn a_call_after_the_deadline_fails_at_once_on_every_runtime_that_stops_on_one() {
+    let limits = harness::Limits { timeout: Some(golden::DEADLINE_SUITE_TIMEOUT), ..harness::Limits::unmetered() };
+    let module = r#"(module (memory (export "memory") 1)
+        (func (export "spin") (loop $forever (br $forever)))
+        (func (export "quick") (result i32) (i32.const 1)))"#;
+    let timeout = Err(harness::Fault::Trap(harness::Trap::Timeout));
+    let mut problems = Vec::new();
+    for tier in all_tiers(&Config::new(limits)) {
+        let label = tier.label();
+        let engine = tier.engine.unwrap_or_else(|f| panic!("{label}: {f}"));
+        if !engine.stops_on_deadline() {
+            continue;
+        }
+        let loaded = engine.load_module(module.as_bytes()).unwrap_or_else(|f| panic!("{label}: {f}"));
+        let (first, after) = engine.run_then(&loaded, "spin", None, "quick");
+        let first = first.outcome.map_err(|f| f.fault);
+        let after = after.map_err(|f| f.fault);
+        if first != timeout || after != timeout {
+            problems.push(format!("{label}: spin ended with {first:?}, the quick call after it with {after:?}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

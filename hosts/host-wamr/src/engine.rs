@@ -85,6 +85,9 @@ pub struct WamrInstance {
     start_export: Option<String>,
     /// With a timeout: the instance's termination at its deadline, cancelled first on drop.
     alarm: Option<Alarm>,
+    /// With a timeout: when the instance must be done by. A call that starts after it is refused
+    /// (the termination is cleared with the exception it raised, after the call it stopped).
+    deadline: Option<Deadline>,
 }
 
 unsafe extern "C" {
@@ -308,6 +311,7 @@ impl harness::Engine for Wamr {
             fuel: self.fuel,
             start_export: prepared.start_export.clone(),
             alarm: None,
+            deadline,
         };
         if module_inst.is_null() {
             return Err(instantiate_failure(&error));
@@ -380,6 +384,9 @@ impl WamrInstance {
         args: &[i32],
         results: usize,
     ) -> Result<Option<i32>, Failure> {
+        if self.deadline.is_some_and(Deadline::passed) {
+            return Err(Failure::new(Fault::Trap(Trap::Timeout)));
+        }
         let mut argv: Vec<u32> = args.iter().map(|a| a.cast_unsigned()).collect();
         argv.resize(args.len().max(results).max(1), 0);
         let argc = u32::try_from(args.len()).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;

@@ -72,8 +72,12 @@ pub(crate) fn call_in_slices(
     inputs: &[Val],
     outputs: &mut [Val],
 ) -> Result<(), wasmi::Error> {
-    if ctx.as_context().data().slices.is_none() {
-        return func.call(ctx, inputs, outputs);
+    match &ctx.as_context().data().slices {
+        None => return func.call(ctx, inputs, outputs),
+        // A call that starts after the deadline (a later call on the same instance) is refused:
+        // with fuel left from its slice, it would not look at the clock before it ran out.
+        Some(slices) if Instant::now() >= slices.deadline => return Err(wasmi::Error::host(DeadlinePassed)),
+        Some(_) => {}
     }
     let mut call = func.call_resumable(&mut ctx, inputs, outputs)?;
     loop {
