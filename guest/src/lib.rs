@@ -8,7 +8,9 @@
 //!   `CD { c: 1234, d: "hello world" }`, then returns 4567.
 //! - `handle(request_len) -> status` and `handle_ab`, `handle_cd`, `handle_echo`: handlers the
 //!   host calls with a request (module `handlers`): they read it with `request_read`, ask the host
-//!   for an answer (into a buffer, or through `guest_alloc`) and respond with it.
+//!   for an answer (into a buffer, or through `guest_alloc`) and respond with it; and
+//!   `handle_panics`, `handle_spins`, `handle_grows`, `handle_bad_response`, handlers that fail
+//!   their request each in its own way (module `handlers::hostile`).
 //! - `guest_alloc(size, align) -> ptr`: the allocator the host calls for `answer_*_alloc`.
 //! - `scenario_*`: the scenario matrix of the conformance suite (modules `scenarios` and
 //!   `return_path`).
@@ -219,6 +221,51 @@ pub mod handlers {
     pub extern "C" fn handle_echo(_request_len: i32) -> i32 {
         host::respond(Kind::Str, &host::request());
         0
+    }
+
+    /// Misbehaving handlers, one per way a guest can fail a request: what a server must survive
+    /// (`serve`'s load test mixes them with good requests). Each reads its request first, as a
+    /// real handler would.
+    pub mod hostile {
+        use crate::host::{self, Kind};
+
+        /// Panics in the middle of the call (`trap.unreachable`: the guest is built with
+        /// `panic = "abort"`).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_panics(_request_len: i32) -> i32 {
+            let request = host::request();
+            panic!("cannot handle a request of {} bytes", request.len());
+        }
+
+        /// Never returns: only fuel or a timeout stops it.
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_spins(_request_len: i32) -> i32 {
+            let request = host::request();
+            let mut n = request.len();
+            loop {
+                n = core::hint::black_box(n.wrapping_add(1));
+            }
+        }
+
+        /// Allocates 1 MiB after 1 MiB and keeps it all, until the allocator fails at the host's
+        /// memory limit (`memory.grow` returns -1) and the guest aborts (`trap.unreachable`).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_grows(_request_len: i32) -> i32 {
+            let mut kept = vec![host::request()];
+            loop {
+                kept.push(Vec::with_capacity(1 << 20));
+                core::hint::black_box(&kept);
+            }
+        }
+
+        /// Responds with text that is not UTF-8 (`host.invalid-utf8`).
+        #[unsafe(no_mangle)]
+        pub extern "C" fn handle_bad_response(_request_len: i32) -> i32 {
+            let mut response = host::request();
+            response.extend_from_slice(&[0xff, 0xfe]);
+            host::respond(Kind::Str, &response);
+            0
+        }
     }
 }
 

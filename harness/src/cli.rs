@@ -34,28 +34,59 @@ struct Args {
     /// Like `--input`, with the bytes of FILE as the request.
     #[arg(long, value_name = "FILE")]
     input_file: Option<PathBuf>,
-    /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit [default:
-    /// 1000000000, or no limit on a runtime that cannot meter fuel].
-    #[arg(long, value_name = "N")]
-    fuel: Option<u64>,
-    /// The most a linear memory may grow to, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_memory_bytes / MIB)]
-    max_memory: usize,
-    /// The most elements a table may hold.
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_table_elements)]
-    max_table_elements: u32,
     /// The compiler tier (e.g. `winch`, `pulley` on wasmtime; `singlepass` on wasmer; `eager`,
     /// `lazy` on wasmi); the runtime's default if not given.
     #[arg(long, value_name = "NAME")]
     tier: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The flags that set [`Limits`], shared by every host binary and by `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// CPU budget in fuel units (about one per wasm instruction); 0 for no limit [default:
+    /// 1000000000, or no limit on a runtime that cannot meter fuel].
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+    /// The most a linear memory may grow to, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_memory_bytes / MIB)]
+    pub max_memory: usize,
+    /// The most elements a table may hold.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_table_elements)]
+    pub max_table_elements: u32,
     /// The most event payload kept (and printed) per run, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = Limits::default().max_log_bytes / MIB)]
-    max_log: usize,
+    pub max_log: usize,
     /// Wall-clock budget of the run (instantiation, start function included, and the call), in
     /// milliseconds: a guest still running then fails with `trap.timeout`; 0 for no limit.
     /// Refused on a runtime that cannot be stopped by the clock [default: no limit].
     #[arg(long, value_name = "MS")]
-    timeout: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+impl LimitArgs {
+    /// The limits these flags give on a runtime that can (or cannot) meter fuel and be stopped by
+    /// the clock: without `--fuel`, the default fuel where it can be enforced. An error says which
+    /// flag is out of range.
+    pub fn limits(&self, meters_fuel: bool, stops_on_deadline: bool) -> Result<Limits, String> {
+        let (Some(max_memory_bytes), Some(max_log_bytes)) =
+            (self.max_memory.checked_mul(MIB), self.max_log.checked_mul(MIB))
+        else {
+            return Err("--max-memory or --max-log is too large".into());
+        };
+        Ok(Limits {
+            fuel: match self.fuel {
+                Some(0) => None,
+                Some(fuel) => Some(fuel),
+                None => Limits::default().enforceable(meters_fuel, stops_on_deadline).fuel,
+            },
+            max_memory_bytes,
+            max_table_elements: self.max_table_elements,
+            max_log_bytes,
+            timeout: self.timeout.filter(|&ms| ms > 0).map(Duration::from_millis),
+        })
+    }
 }
 
 /// The `main` of a host binary: parses the arguments, runs the guest on engine `E`, prints the
@@ -89,22 +120,12 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
         },
         (None, None) => None,
     };
-    let (Some(max_memory_bytes), Some(max_log_bytes)) =
-        (args.max_memory.checked_mul(MIB), args.max_log.checked_mul(MIB))
-    else {
-        eprintln!("{program}: error: --max-memory or --max-log is too large");
-        return ExitCode::from(2);
-    };
-    let limits = Limits {
-        fuel: match args.fuel {
-            Some(0) => None,
-            Some(fuel) => Some(fuel),
-            None => Limits::default().enforceable(E::METERS_FUEL, E::STOPS_ON_DEADLINE).fuel,
-        },
-        max_memory_bytes,
-        max_table_elements: args.max_table_elements,
-        max_log_bytes,
-        timeout: args.timeout.filter(|&ms| ms > 0).map(Duration::from_millis),
+    let limits = match args.limits.limits(E::METERS_FUEL, E::STOPS_ON_DEADLINE) {
+        Ok(limits) => limits,
+        Err(e) => {
+            eprintln!("{program}: error: {e}");
+            return ExitCode::from(2);
+        }
     };
     let engine = match E::new(&Config { limits, tier: args.tier, bench_imports: false }) {
         Ok(engine) => engine,

@@ -216,7 +216,8 @@ impl harness::Engine for Wasmer {
         if self.config.bench_imports {
             define_bench_imports(&mut store, &mut imports);
         }
-        let instance = wasmer::Instance::new(&mut store, &module.module, &imports).map_err(instantiate_failure)?;
+        let instance = wasmer::Instance::new(&mut store, &module.module, &imports)
+            .map_err(|e| past_deadline(deadline, instantiate_failure(e)))?;
         let memory = instance
             .exports
             .get_memory(common::MEMORY_EXPORT)
@@ -264,7 +265,7 @@ impl harness::Instance for WasmerInstance {
             if self.metered && get_remaining_points(&mut self.store, &self.instance) == MeteringPoints::Exhausted {
                 return Failure::new(Fault::Trap(Trap::OutOfFuel));
             }
-            failure(error)
+            past_deadline(self.deadline, failure(error))
         })?;
         Ok(results.first().and_then(Value::i32))
     }
@@ -289,7 +290,7 @@ impl harness::Instance for WasmerInstance {
             if self.deadline.is_some_and(Deadline::passed) {
                 return Err(Failure::new(Fault::Trap(Trap::Timeout)));
             }
-            func.call(&mut self.store).map_err(failure)?;
+            func.call(&mut self.store).map_err(|e| past_deadline(self.deadline, failure(e)))?;
         }
         Ok(())
     }
@@ -336,6 +337,22 @@ fn instantiate_failure(error: InstantiationError) -> Failure {
         // instantiation): the host could not create one (an `mmap` refused under RLIMIT_AS).
         InstantiationError::Link(e @ wasmer::LinkError::Resource(_)) => Failure::with_detail(Fault::HostResources, e),
         other => Failure::with_detail(Fault::Runtime, other),
+    }
+}
+
+/// A trap once the deadline has passed is the timeout, whatever its code. The watchdog's
+/// interrupt can land on an instruction that may trap (a load or store, a division), and wasmer
+/// 7.3 then reports that instruction's trap code instead of `HostInterrupt`: it looks the
+/// faulting address up in the module's trap table before it uses the signal's own code
+/// (`wasmer-compiler` `engine/trap/stack.rs`). Seen as `trap.memory-out-of-bounds` from a loop
+/// interrupted under load (`serve`'s test). A guest that traps on its own after its deadline but
+/// before the interrupt lands is reported as timed out too, which it is.
+fn past_deadline(deadline: Option<Deadline>, failure: Failure) -> Failure {
+    match failure.fault {
+        Fault::Trap(trap) if trap != Trap::Timeout && deadline.is_some_and(Deadline::passed) => {
+            Failure::with_detail(Fault::Trap(Trap::Timeout), format!("reported by wasmer as trap.{}", trap.name()))
+        }
+        _ => failure,
     }
 }
 
