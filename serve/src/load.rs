@@ -57,17 +57,23 @@ pub fn hostile_requests(runtime: &Runtime) -> Vec<Hostile> {
 /// looping guest ends about as soon as the others' deadline.
 pub const FUEL_WITHOUT_DEADLINE: u64 = 10_000_000;
 
-/// The limit flags `serve` gets for `runtime` under load: the deadline alone where it can be
-/// stopped by the clock (no fuel, so that a loop ends at the deadline, whatever the runtime's
-/// speed), else a small fuel budget (see [`FUEL_WITHOUT_DEADLINE`]).
+/// The memory limit under load, in MiB: what the guest needs (1.1 MiB) with room to spare, and
+/// small enough that a memory bomb reaches it well within the deadline on an interpreter (which
+/// zeroes what it grows: about 1 ms per MiB here, alone on a core).
+pub const MAX_MEMORY_MIB: usize = 8;
+
+/// The limit flags `serve` gets for `runtime` under load: [`MAX_MEMORY_MIB`], and the deadline
+/// alone where the runtime can be stopped by the clock (no fuel, so that a loop ends at the
+/// deadline, whatever the runtime's speed), else a small fuel budget (see
+/// [`FUEL_WITHOUT_DEADLINE`]).
 pub fn limit_args(runtime: &Runtime, timeout: Duration) -> Vec<String> {
+    let mut args = vec!["--max-memory".to_owned(), MAX_MEMORY_MIB.to_string()];
     if runtime.stops_on_deadline {
-        vec!["--timeout".into(), timeout.as_millis().to_string(), "--fuel".into(), "0".into()]
+        args.extend(["--timeout".into(), timeout.as_millis().to_string(), "--fuel".into(), "0".into()]);
     } else if runtime.meters_fuel {
-        vec!["--fuel".into(), FUEL_WITHOUT_DEADLINE.to_string()]
-    } else {
-        vec![]
+        args.extend(["--fuel".into(), FUEL_WITHOUT_DEADLINE.to_string()]);
     }
+    args
 }
 
 /// A load to put on a server.

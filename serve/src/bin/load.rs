@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, value_name = "N", default_value_t = 10)]
     hostile_every: usize,
     /// The guests' wall-clock timeout, in milliseconds, on runtimes that can be stopped by the clock.
-    #[arg(long, value_name = "MS", default_value_t = 50)]
+    #[arg(long, value_name = "MS", default_value_t = 100)]
     timeout: u64,
     /// The longest a runtime's run may take, in seconds; the requests not answered by then are lost.
     #[arg(long, value_name = "S", default_value_t = 300)]
