@@ -62,7 +62,10 @@ pub enum ValueKind {
 ///   return area `ret_ptr`; the host calls the guest's [`ALLOCATOR_EXPORT`] for the answer's
 ///   memory, writes the answer there and `(ptr, len)` at `ret_ptr`;
 /// - **request → response** (`request_read`, `respond_*`): inside a call the host makes with
-///   input, the guest copies the request into its own buffer and hands back one response.
+///   input, the guest copies the request into its own buffer and hands back one response;
+/// - **lookup** (`kv_get`): the guest passes a key and an output buffer, as to `answer_str`; the
+///   host looks the key up in its key-value store (I/O, on a real host) and writes the value there,
+///   or returns [`crate::Status::NotFound`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Import {
     /// `log_int(value: i32)`: a plain value.
@@ -95,7 +98,15 @@ pub enum Import {
     RespondAb,
     /// `respond_cd(ptr, len)`: the current call's response, a `CD`.
     RespondCd,
+    /// `kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status`: the value of a key
+    /// (UTF-8 text of at most [`KV_KEY_MAX`] bytes) in the host's key-value store, into a buffer
+    /// the guest provides.
+    KvGet,
 }
+
+/// The longest key `kv_get` takes, in bytes: the host copies the key for its lookup, so a guest
+/// must not make it copy without bound.
+pub const KV_KEY_MAX: u32 = 256;
 
 /// The name under which a guest exports its allocator, `guest_alloc(size: i32, align: i32) ->
 /// ptr: i32`, for the `answer_*_alloc` imports.
@@ -118,7 +129,7 @@ const ONE: &[ValType] = &[ValType::I32];
 
 impl Import {
     /// Every import, in ABI order.
-    pub const ALL: [Import; 14] = [
+    pub const ALL: [Import; 15] = [
         Import::LogInt,
         Import::LogStr,
         Import::LogAb,
@@ -133,6 +144,7 @@ impl Import {
         Import::RespondStr,
         Import::RespondAb,
         Import::RespondCd,
+        Import::KvGet,
     ];
 
     /// The import's field name in [`IMPORT_MODULE`].
@@ -152,6 +164,7 @@ impl Import {
             Import::RespondStr => "respond_str",
             Import::RespondAb => "respond_ab",
             Import::RespondCd => "respond_cd",
+            Import::KvGet => "kv_get",
         }
     }
 
@@ -165,7 +178,7 @@ impl Import {
             | Import::RespondStr
             | Import::RespondAb
             | Import::RespondCd => PTR_LEN,
-            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd => &[ValType::I32; 5],
+            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd | Import::KvGet => &[ValType::I32; 5],
             Import::AnswerStrAlloc | Import::AnswerAbAlloc | Import::AnswerCdAlloc | Import::RequestRead => {
                 &[ValType::I32; 3]
             }
@@ -176,7 +189,7 @@ impl Import {
     /// the guest provides, nothing for the others.
     pub const fn results(self) -> &'static [ValType] {
         match self {
-            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd | Import::RequestRead => ONE,
+            Import::AnswerStr | Import::AnswerAb | Import::AnswerCd | Import::RequestRead | Import::KvGet => ONE,
             _ => &[],
         }
     }
@@ -186,7 +199,9 @@ impl Import {
     pub const fn value_kind(self) -> Option<ValueKind> {
         match self {
             Import::LogInt => Some(ValueKind::Int),
-            Import::LogStr | Import::AnswerStr | Import::AnswerStrAlloc | Import::RespondStr => Some(ValueKind::Str),
+            Import::LogStr | Import::AnswerStr | Import::AnswerStrAlloc | Import::RespondStr | Import::KvGet => {
+                Some(ValueKind::Str)
+            }
             Import::LogAb | Import::AnswerAb | Import::AnswerAbAlloc | Import::RespondAb => Some(ValueKind::Ab),
             Import::LogCd | Import::AnswerCd | Import::AnswerCdAlloc | Import::RespondCd => Some(ValueKind::Cd),
             Import::RequestRead => None,

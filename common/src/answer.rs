@@ -38,6 +38,8 @@ pub enum Status {
     /// The answer does not fit `out_cap` bytes: nothing was written but the length it needs, at
     /// `out_len_ptr`.
     BufferTooSmall = 1,
+    /// `kv_get` only: the key is not in the store; nothing was written.
+    NotFound = 2,
 }
 
 impl Status {
@@ -51,6 +53,7 @@ impl Status {
         match code {
             0 => Some(Status::Ok),
             1 => Some(Status::BufferTooSmall),
+            2 => Some(Status::NotFound),
             _ => None,
         }
     }
@@ -125,6 +128,31 @@ pub fn answer_into(
     out.check(memory.len())?;
     let answer = answer_bytes(kind, memory, ptr, len)?;
     out.write(memory, &answer)
+}
+
+/// The key of a `kv_get` call: checks the output buffer first (as `answer_*` do), then decodes
+/// the key `(ptr, len)`, UTF-8 text of at most [`crate::KV_KEY_MAX`] bytes, borrowed from `memory`.
+/// The host looks it up, then writes with [`kv_answer`]: the lookup may wait for I/O, so no view of
+/// memory is held across it (a caller that awaits copies the key first).
+pub fn kv_key(memory: &[u8], ptr: i32, len: i32, out: OutputBuffer) -> Result<&str, AnswerError> {
+    out.check(memory.len())?;
+    let len = len.cast_unsigned();
+    if len > crate::KV_KEY_MAX {
+        return Err(AnswerError::KeyTooLong { len });
+    }
+    crate::decode_str(memory, ptr.cast_unsigned(), len).map_err(AnswerError::Argument)
+}
+
+/// The end of a `kv_get` call: the value written into the output buffer (or only its length, if
+/// it does not fit), or [`Status::NotFound`] with nothing written.
+pub fn kv_answer(memory: &mut [u8], value: Option<&[u8]>, out: OutputBuffer) -> Result<Status, AnswerError> {
+    match value {
+        Some(value) => out.write(memory, value),
+        None => {
+            out.check(memory.len())?;
+            Ok(Status::NotFound)
+        }
+    }
 }
 
 /// Which range of guest memory an [`AnswerError`] is about.
@@ -232,6 +260,11 @@ pub enum AnswerError {
         /// What it overlaps.
         part: Part,
     },
+    /// A `kv_get` key longer than [`crate::KV_KEY_MAX`].
+    KeyTooLong {
+        /// Its length.
+        len: u32,
+    },
 }
 
 impl AnswerError {
@@ -249,6 +282,7 @@ impl AnswerError {
             AnswerError::AllocOutOfBounds { .. } => "alloc-out-of-bounds",
             AnswerError::AllocMisaligned { .. } => "alloc-misaligned",
             AnswerError::AllocOverlap { .. } => "alloc-overlap",
+            AnswerError::KeyTooLong { .. } => "kv-key-too-long",
         }
     }
 }
@@ -286,6 +320,9 @@ impl fmt::Display for AnswerError {
             }
             AnswerError::AllocOverlap { ptr, size, part } => {
                 write!(f, "the guest's allocator returned {ptr} for {size} bytes, overlapping the {part} of this call")
+            }
+            AnswerError::KeyTooLong { len } => {
+                write!(f, "a key of {len} bytes is longer than the {} a key may have", crate::KV_KEY_MAX)
             }
         }
     }

@@ -52,7 +52,7 @@ pub mod value;
 
 pub use abi::{
     ALLOCATOR_EXPORT, ALLOCATOR_PARAMS, ALLOCATOR_RESULTS, HANDLER_PARAMS, HANDLER_RESULTS, IMPORT_MODULE, Import,
-    MEMORY_EXPORT, ValType, ValueKind,
+    KV_KEY_MAX, MEMORY_EXPORT, ValType, ValueKind,
 };
 pub use answer::{AnswerError, OutputBuffer, PendingAnswer, RETURN_AREA_SIZE, Status, answer_to, greeting};
 pub use decode::{AbiError, decode_ab, decode_cd, decode_str, decode_value, guest_bytes};

@@ -62,6 +62,42 @@ mod answer_ffi {
         pub(super) fn respond_str(ptr: *const u8, len: usize);
         pub(super) fn respond_ab(ptr: *const u8, len: usize);
         pub(super) fn respond_cd(ptr: *const u8, len: usize);
+        pub(super) fn kv_get(key: *const u8, key_len: usize, out: *mut u8, cap: usize, out_len: *mut u32) -> i32;
+    }
+}
+
+/// Looks `key` up in the host's key-value store with `kv_get`, into `buf`: `Ok(Some(len))` with
+/// the value in `buf[..len]`, `Ok(None)` when the store has no such key, `Err(needed)` when `buf`
+/// is too small (the host then wrote nothing into it).
+pub(crate) fn kv_get_into(key: &str, buf: &mut [u8]) -> Result<Option<usize>, usize> {
+    let mut len = 0u32;
+    // SAFETY: `key` is valid for reads of `key.len()` bytes, `buf` for writes of `buf.len()` bytes
+    // and `len` for a 4-byte write, for the whole call; they do not overlap; the host writes only
+    // inside `buf` and `len`.
+    let status = unsafe { answer_ffi::kv_get(key.as_ptr(), key.len(), buf.as_mut_ptr(), buf.len(), &raw mut len) };
+    match common::Status::from_code(status) {
+        Some(common::Status::Ok) => Ok(Some(len as usize)),
+        Some(common::Status::NotFound) => Ok(None),
+        Some(common::Status::BufferTooSmall) => Err(len as usize),
+        None => panic!("unknown status {status}"),
+    }
+}
+
+/// The value of `key` in the host's store, if it has one: a try with a small buffer on the stack,
+/// then, if the value is larger, one in a buffer of the exact size.
+pub(crate) fn kv_get(key: &str) -> Option<Vec<u8>> {
+    let mut small = [0u8; 64];
+    let needed = match kv_get_into(key, &mut small) {
+        Ok(found) => return found.map(|len| small[..len].to_vec()),
+        Err(needed) => needed,
+    };
+    let mut buf = vec![0; needed];
+    match kv_get_into(key, &mut buf) {
+        Ok(found) => found.map(|len| {
+            buf.truncate(len);
+            buf
+        }),
+        Err(needed) => panic!("the host needs {needed} bytes after asking for {}", buf.len()),
     }
 }
 
@@ -91,7 +127,7 @@ pub(crate) fn answer_into(kind: Kind, arg: &[u8], buf: &mut [u8]) -> Result<usiz
     match common::Status::from_code(status) {
         Some(common::Status::Ok) => Ok(len),
         Some(common::Status::BufferTooSmall) => Err(len),
-        None => panic!("unknown status {status}"),
+        Some(common::Status::NotFound) | None => panic!("unexpected status {status}"),
     }
 }
 

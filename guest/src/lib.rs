@@ -11,6 +11,7 @@
 //!   for an answer (into a buffer, or through `guest_alloc`) and respond with it; and
 //!   `handle_panics`, `handle_spins`, `handle_grows`, `handle_bad_response`, handlers that fail
 //!   their request each in its own way (module `handlers::hostile`).
+//! - `handle_kv`: a handler that looks its request up in the host's key-value store (`kv_get`).
 //! - `guest_alloc(size, align) -> ptr`: the allocator the host calls for `answer_*_alloc`.
 //! - `scenario_*`: the scenario matrix of the conformance suite (modules `scenarios` and
 //!   `return_path`).
@@ -223,6 +224,21 @@ pub mod handlers {
         0
     }
 
+    /// Greets the request, with what the host's key-value store holds for it (`kv_get`): the
+    /// handler that waits for the host's I/O. `--input Wasm --invoke handle_kv` responds
+    /// `Hello, Wasm! (value of Wasm)`, or `(not found)` for a key the store does not have.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn handle_kv(_request_len: i32) -> i32 {
+        let request = host::request();
+        let Ok(name) = core::str::from_utf8(&request) else { return 1 };
+        let value = host::kv_get(name);
+        let value = value.as_deref().map_or(Ok("not found"), core::str::from_utf8);
+        let Ok(value) = value else { return 1 };
+        let greeting = format!("{} ({value})", common::greeting(name));
+        host::respond(Kind::Str, greeting.as_bytes());
+        0
+    }
+
     /// Misbehaving handlers, one per way a guest can fail a request: what a server must survive
     /// (`serve`'s load test mixes them with good requests). Each reads its request first, as a
     /// real handler would.
@@ -266,6 +282,33 @@ pub mod handlers {
             host::respond(Kind::Str, &response);
             0
         }
+    }
+}
+
+/// `kv_get`: keys the store has and has not, a value larger than the first buffer (a size query
+/// then the call), the empty key, a key of the longest length, non-ASCII text.
+pub mod lookups {
+    use super::host;
+
+    /// Logs the value of each key, or the key's length when the store does not have it; then the
+    /// length a buffer too small is told it needs.
+    #[unsafe(no_mangle)]
+    pub extern "C" fn scenario_kv_get() {
+        let longest = "k".repeat(common::KV_KEY_MAX as usize);
+        let long_value = "a-key-whose-value-needs-more-than-sixty-four-bytes-to-be-held";
+        for key in ["user:1", "missing:1", "", "漢字 😀 é", long_value, &longest] {
+            match host::kv_get(key) {
+                Some(value) => host::log_str(core::str::from_utf8(&value).expect("the host answers UTF-8")),
+                None => host::log_int(i32::try_from(key.len()).expect("a short key")),
+            }
+        }
+        // A buffer too small: nothing written but the length it needs.
+        let mut buf = [0xAAu8; 4];
+        match host::kv_get_into("user:1", &mut buf) {
+            Err(needed) => host::log_int(i32::try_from(needed).expect("a short value")),
+            Ok(_) => panic!("a 4-byte buffer held the value"),
+        }
+        assert_eq!(buf, [0xAA; 4], "the host wrote into a buffer too small");
     }
 }
 

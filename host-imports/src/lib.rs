@@ -7,6 +7,7 @@
 //!   halves of `answer_*_alloc`), the events they keep, the state of a call with input, and the
 //!   guard that refuses re-entry while the host waits on the guest's allocator;
 //! - [`GuestAllocator`]: the guest's allocator export as an instance found it;
+//! - [`KvStore`]: the key-value store `kv_get` reads ([`DemoStore`] unless the host sets one);
 //! - [`HostError`] and [`HostErrorKind`]: why a host function made the guest's call trap, with
 //!   a short stable name for each kind.
 //!
@@ -19,7 +20,9 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod kv;
 mod recorder;
 
 pub use error::{HostError, HostErrorKind};
+pub use kv::{DemoStore, KvStore};
 pub use recorder::{GuestAllocator, Recorder, Sink};

@@ -7,10 +7,12 @@
 
 use std::hint::black_box;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 use common::{Event, Import, OutputBuffer, PendingAnswer, ValueKind, decode_value};
 
 use crate::error::{HostError, HostErrorKind};
+use crate::kv::{DemoStore, KvStore};
 
 /// Where an instance's events go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +40,8 @@ pub struct Recorder {
     /// The import waiting on the guest's allocator, if any: while it is set, every import is
     /// refused, so that the guest cannot re-enter the host (and the host the guest) without bound.
     allocating: Option<Import>,
+    /// The store `kv_get` reads; `None`: [`DemoStore`] with no delay.
+    store: Option<Arc<dyn KvStore>>,
 }
 
 /// The guest's allocator export ([`common::ALLOCATOR_EXPORT`]) as an instance found it: `F` is the
@@ -96,7 +100,14 @@ impl Recorder {
             request: None,
             response: None,
             allocating: None,
+            store: None,
         }
+    }
+
+    /// The same recorder, with `store` as the store `kv_get` reads.
+    #[must_use]
+    pub fn with_store(self, store: Arc<dyn KvStore>) -> Self {
+        Recorder { store: Some(store), ..self }
     }
 
     /// Refuses any import while the host waits on the guest's allocator.
@@ -181,8 +192,9 @@ impl Recorder {
         })
     }
 
-    /// The body of `answer_str`, `answer_ab` and `answer_cd`: decodes the argument `(ptr, len)`,
-    /// checks the output buffer, writes the answer or only the length it needs. Returns the
+    /// The body of `answer_str`, `answer_ab`, `answer_cd` and `kv_get`: checks the output buffer,
+    /// decodes the argument `(ptr, len)`, writes the answer (for `kv_get`, the value the store
+    /// holds for the key, or nothing if it has none) or only the length it needs. Returns the
     /// [`common::Status`] code.
     #[allow(clippy::too_many_arguments, reason = "the import's five arguments, as the guest passes them")]
     pub fn answer_into(
@@ -197,8 +209,28 @@ impl Recorder {
     ) -> Result<i32, HostError> {
         self.enter(import)?;
         let out = OutputBuffer::new(out_ptr, out_cap, out_len_ptr);
+        if import == Import::KvGet {
+            return self.kv_get(memory, ptr, len, out);
+        }
         guarded(import, || {
             common::answer::answer_into(kind_of(import)?, memory, ptr, len, out)
+                .map(common::Status::code)
+                .map_err(HostErrorKind::Answer)
+        })
+    }
+
+    /// `kv_get`, through [`Recorder::answer_into`]: the key decoded in place, looked up in the
+    /// store (which may block), the value written (the output buffer is checked before the key,
+    /// as for every `answer_*`).
+    fn kv_get(&mut self, memory: &mut [u8], ptr: i32, len: i32, out: OutputBuffer) -> Result<i32, HostError> {
+        let store: &dyn KvStore = match &self.store {
+            Some(store) => store.as_ref(),
+            None => &DemoStore { delay: std::time::Duration::ZERO },
+        };
+        guarded(Import::KvGet, || {
+            let key = common::answer::kv_key(memory, ptr, len, out).map_err(HostErrorKind::Answer)?;
+            let value = store.get(key);
+            common::answer::kv_answer(memory, value.as_deref(), out)
                 .map(common::Status::code)
                 .map_err(HostErrorKind::Answer)
         })

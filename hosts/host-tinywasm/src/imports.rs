@@ -14,6 +14,7 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
@@ -70,7 +71,7 @@ pub(crate) fn define_imports(store: &mut Store, host: &SharedHost) -> Imports {
         });
         imports.define(IMPORT_MODULE, import.name(), log);
     }
-    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd] {
+    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd, Import::KvGet] {
         let state = host.clone();
         let answer = HostFunction::from(
             store,

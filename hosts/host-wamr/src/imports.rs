@@ -11,6 +11,7 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
@@ -292,6 +293,7 @@ pub(crate) fn natives() -> Vec<Native> {
         import(Import::RespondStr, respond::<11> as *mut c_void),
         import(Import::RespondAb, respond::<12> as *mut c_void),
         import(Import::RespondCd, respond::<13> as *mut c_void),
+        import(Import::KvGet, answer::<14> as *mut c_void),
     ];
     for (index, native) in natives.iter().enumerate() {
         // The const generic of each body is the import's index in `Import::ALL`.

@@ -11,6 +11,7 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
@@ -86,7 +87,7 @@ fn body(import: Import) -> HostFn {
             state.recorder.log_from_memory(import, memory, ptr, len)?;
             Ok(None)
         }),
-        Import::AnswerStr | Import::AnswerAb | Import::AnswerCd => Box::new(move |call| {
+        Import::AnswerStr | Import::AnswerAb | Import::AnswerCd | Import::KvGet => Box::new(move |call| {
             let (ptr, len, out_ptr, out_cap, out_len_ptr) =
                 (call.arg(0), call.arg(1), call.arg(2), call.arg(3), call.arg(4));
             let (memory, state) = memory_and_state(call, import)?;

@@ -9,6 +9,7 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
@@ -55,7 +56,7 @@ pub(crate) fn imports(store: &mut Store, env: &FunctionEnv<State>) -> Imports {
             });
         imports.define(IMPORT_MODULE, import.name(), function);
     }
-    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd] {
+    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd, Import::KvGet] {
         let function = Function::new_typed_with_env(
             store,
             env,

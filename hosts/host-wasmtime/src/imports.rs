@@ -8,6 +8,7 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
@@ -51,7 +52,7 @@ pub(crate) fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()>
             state.recorder.log_from_memory(import, memory, ptr, len).map_err(wasmtime::Error::new)
         })?;
     }
-    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd] {
+    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd, Import::KvGet] {
         linker.func_wrap(
             IMPORT_MODULE,
             import.name(),
