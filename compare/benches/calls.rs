@@ -25,7 +25,7 @@ fn payloads() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 }
 
 fn calls(c: &mut Criterion) {
-    let config = Config { limits: Limits::unmetered(), tier: None, bench_imports: true };
+    let config = Config { limits: Limits::unmetered(), tier: None, bench_imports: true, ..Config::default() };
     let mut seen = Vec::new();
     for tier in runtimes::all_tiers(&config) {
         // Each runtime's first tier is its default.

@@ -24,7 +24,7 @@ fn main() -> Result<()> {
 
     // Step 1: the runtime's default tier, unmetered, with the benchmark imports (as `compare`).
     let runtime = runtimes::find(runtime).with_context(|| format!("no runtime {runtime} in this build"))?;
-    let config = Config { limits: Limits::unmetered(), tier: None, bench_imports: true };
+    let config = Config { limits: Limits::unmetered(), tier: None, bench_imports: true, ..Config::default() };
     let engine = runtime.engine(&config).map_err(|f| anyhow!("{f}"))?;
 
     // Step 2: the benchmark loops, one instance, the CD payload written once.

@@ -92,7 +92,7 @@ const BASELINE: &str = "wasmtime/cranelift";
 fn bench_config() -> Config {
     // No fuel (metering slows code down and is not what an unmetered embedding pays), no log limit
     // in effect (events are dropped), the benchmark no-op imports on.
-    Config { limits: Limits::unmetered(), tier: None, bench_imports: true }
+    Config { limits: Limits::unmetered(), tier: None, bench_imports: true, ..Config::default() }
 }
 
 /// `tier` set up to stop a guest, each way its runtime can: a fuel limit and a timeout on the

@@ -127,7 +127,7 @@ pub fn main_from<E: Engine>(command_line: impl IntoIterator<Item = std::ffi::OsS
             return ExitCode::from(2);
         }
     };
-    let engine = match E::new(&Config { limits, tier: args.tier, bench_imports: false }) {
+    let engine = match E::new(&Config { limits, tier: args.tier, ..Config::default() }) {
         Ok(engine) => engine,
         Err(failure) => {
             eprintln!("{program}: error: {failure}");

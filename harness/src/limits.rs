@@ -106,11 +106,25 @@ pub struct Config {
     /// Provide the no-op imports of [`crate::bench`] too (for the comparison tool only; a module
     /// that imports them is refused otherwise).
     pub bench_imports: bool,
+    /// How long each `kv_get` lookup takes: the [`host_imports::DemoStore`]'s delay, slept on the
+    /// thread that runs the guest, as blocking I/O would (none by default).
+    pub kv_delay: Duration,
 }
 
 impl Config {
     /// The runtime's default tier, with `limits`, and no benchmark imports.
     pub fn new(limits: Limits) -> Self {
         Config { limits, ..Config::default() }
+    }
+
+    /// The [`Recorder`](host_imports::Recorder) of a new instance: events to `sink`, at most the
+    /// limits' log, `kv_get` from a [`host_imports::DemoStore`] with [`Config::kv_delay`].
+    pub fn recorder(&self, sink: host_imports::Sink) -> host_imports::Recorder {
+        let recorder = host_imports::Recorder::new(sink, self.limits.max_log_bytes);
+        if self.kv_delay.is_zero() {
+            recorder
+        } else {
+            recorder.with_store(std::sync::Arc::new(host_imports::DemoStore { delay: self.kv_delay }))
+        }
     }
 }

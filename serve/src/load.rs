@@ -1,7 +1,9 @@
 //! The load generator: many concurrent clients on loopback, good requests with hostile ones mixed
 //! in, every response checked; bounded in requests and in time.
 //!
-//! A good request calls `handle` with the name `user N` and must get `200` and `Hello, user N!`.
+//! A good request calls `handle_kv` with the name `user N` (the guest looks it up in the host's
+//! key-value store with `kv_get`, which waits as I/O would when `serve` has `--kv-delay`) and must
+//! get `200` and `Hello, user N! (value of user N)`.
 //! A hostile one calls one of the guest's misbehaving handlers (`handle_panics`, `handle_spins`,
 //! `handle_grows`, `handle_bad_response`) and must get the status and error kind the server
 //! documents for it. Anything else, or no answer, is counted and described, never averaged away.
@@ -109,7 +111,7 @@ impl Plan {
             (hostile.export, Bytes::from(format!("hostile {n}")), Expect::Hostile(hostile))
         } else {
             let name = format!("user {n}");
-            ("handle", Bytes::from(name.clone()), Expect::Good { name })
+            ("handle_kv", Bytes::from(name.clone()), Expect::Good { name })
         }
     }
 }
@@ -276,7 +278,7 @@ fn check(expect: &Expect, (status, body): &(StatusCode, Bytes)) -> Result<(), St
     let shown = String::from_utf8_lossy(body);
     match expect {
         Expect::Good { name } => {
-            let greeting = format!("Hello, {name}!");
+            let greeting = format!("Hello, {name}! (value of {name})");
             if *status == StatusCode::OK && **body == *greeting.as_bytes() {
                 Ok(())
             } else {

@@ -11,6 +11,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
@@ -52,6 +53,10 @@ struct Args {
     /// How many guests run at once, each on a thread of its own [default: the number of CPUs].
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
+    /// How long each `kv_get` lookup takes, in milliseconds (the demo store's stand-in for I/O,
+    /// slept on the guest's thread: every runtime here binds `kv_get` synchronously).
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    kv_delay: u64,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -68,7 +73,7 @@ fn main() -> anyhow::Result<()> {
     let limits = args.limits.limits(runtime.meters_fuel, runtime.stops_on_deadline).map_err(anyhow::Error::msg)?;
     let tier = args.tier.or_else(|| runtime.tiers.contains(&"pooling").then(|| "pooling".to_owned()));
     let engine = runtime
-        .engine_exactly(&Config { limits, tier, bench_imports: false })
+        .engine_exactly(&Config { limits, tier, kv_delay: Duration::from_millis(args.kv_delay), ..Config::default() })
         .map_err(|failure| anyhow::anyhow!("{}: {failure}", runtime.name))?;
     let bytes = match &args.guest {
         Some(path) => std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,

@@ -204,7 +204,7 @@ impl harness::Engine for Submilli {
         let state = State {
             memory: None,
             allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             store_limits,
         };
         let mut store = Store::new(&engine, state);

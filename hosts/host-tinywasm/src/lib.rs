@@ -201,7 +201,7 @@ impl harness::Engine for Tinywasm {
             store,
             instance,
             host,
-            recorder: Recorder::new(sink, limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             memory: None,
             fuel_export: module.fuel_export.clone(),
         };

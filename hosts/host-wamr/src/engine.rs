@@ -5,9 +5,7 @@ use std::ffi::{CStr, CString, c_char};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use common::ValType;
-use harness::{
-    Alarm, Deadline, ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, Watchdog,
-};
+use harness::{Alarm, Deadline, ExternType, Failure, Fault, GuestAllocator, ModuleShape, Sink, Trap, Watchdog};
 use wamrx_sys as sys;
 
 use crate::imports::{HOST_ERROR_EXCEPTION, Native, State, find_allocator, memory_of, natives, register_imports};
@@ -333,7 +331,7 @@ impl harness::Engine for Wamr {
         let state = State {
             memory_ready: false,
             allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             host_error: None,
         };
         instance.state = Box::into_raw(Box::new(state));

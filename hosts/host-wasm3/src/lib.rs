@@ -174,7 +174,7 @@ impl harness::Engine for Wasm3 {
         let state = State {
             memory_ready: false,
             allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             host_error: None,
         };
         let (mut runtime, start) =

@@ -206,11 +206,7 @@ impl harness::Engine for Wasmer {
         let mut store = Store::new(module.engine.clone());
         let deadline = Deadline::after(limits.timeout);
         let alarm = self.set_deadline(&store, deadline);
-        let state = State {
-            memory: None,
-            allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
-        };
+        let state = State { memory: None, allocator: GuestAllocator::Missing, recorder: self.config.recorder(sink) };
         let env = FunctionEnv::new(&mut store, state);
         let mut imports = imports(&mut store, &env);
         if self.config.bench_imports {

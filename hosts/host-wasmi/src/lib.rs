@@ -147,7 +147,7 @@ impl harness::Engine for Wasmi {
         let state = State {
             memory: None,
             allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             store_limits,
             slices,
         };

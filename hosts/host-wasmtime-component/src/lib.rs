@@ -183,7 +183,7 @@ impl harness::Engine for WasmtimeComponent {
             .tables(MAX_CORE_INSTANCES)
             .memories(1)
             .build();
-        let state = State { recorder: Recorder::new(sink, self.config.limits.max_log_bytes), store_limits };
+        let state = State { recorder: self.config.recorder(sink), store_limits };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.store_limits);
         if let Some(fuel) = self.config.limits.fuel {

@@ -222,7 +222,7 @@ impl harness::Engine for Wasmtime {
         let state = State {
             memory: None,
             allocator: GuestAllocator::Missing,
-            recorder: Recorder::new(sink, self.config.limits.max_log_bytes),
+            recorder: self.config.recorder(sink),
             store_limits,
         };
         let mut store = Store::new(&self.engine, state);

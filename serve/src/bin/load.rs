@@ -38,6 +38,10 @@ struct Args {
     /// The longest a runtime's run may take, in seconds; the requests not answered by then are lost.
     #[arg(long, value_name = "S", default_value_t = 300)]
     time_limit: u64,
+    /// How long each `kv_get` lookup of a good request takes on the server, in milliseconds
+    /// (`serve --kv-delay`).
+    #[arg(long, value_name = "MS", default_value_t = 1)]
+    kv_delay: u64,
     /// The `serve` binary [default: the one beside this binary].
     #[arg(long, value_name = "FILE")]
     serve: Option<PathBuf>,
@@ -63,8 +67,8 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut failed = Vec::new();
     println!(
-        "{} requests per runtime, {} at once, 1 in {} hostile; timeout {} ms",
-        args.requests, args.concurrency, args.hostile_every, args.timeout
+        "{} requests per runtime, {} at once, 1 in {} hostile; timeout {} ms; each lookup {} ms",
+        args.requests, args.concurrency, args.hostile_every, args.timeout, args.kv_delay
     );
     println!();
     println!(
@@ -82,6 +86,7 @@ fn main() -> anyhow::Result<()> {
         let mut serve_args = vec!["--runtime".to_owned(), r.name.to_owned()];
         serve_args.extend(load::limit_args(r, Duration::from_millis(args.timeout)));
         serve_args.extend(["--max-concurrent".to_owned(), args.concurrency.to_string()]);
+        serve_args.extend(["--kv-delay".to_owned(), args.kv_delay.to_string()]);
         serve_args.extend(args.serve_arg.iter().cloned());
         let row = runtime.block_on(one_runtime(&serve_exe, &serve_args, &plan));
         match row {
