@@ -107,6 +107,18 @@ impl Watchdog {
         Ok(Watchdog { shared, thread: Some(thread) })
     }
 
+    /// A watchdog if `limits` has a timeout, none if not: what a host's `Engine::new` starts.
+    /// Fails with [`Fault::HostResources`](crate::Fault::HostResources) if the thread cannot be
+    /// spawned.
+    pub fn for_limits(limits: &crate::Limits) -> Result<Option<Watchdog>, crate::Failure> {
+        match limits.timeout {
+            Some(_) => {
+                Watchdog::start().map(Some).map_err(|e| crate::Failure::with_detail(crate::Fault::HostResources, e))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Runs `action` on the watchdog's thread at `deadline`, then, with `every`, again each
     /// `every` after that, until the returned alarm is dropped. A runtime whose interruption can
     /// be missed (wasmer's, when it lands while the guest is not running) repeats it.

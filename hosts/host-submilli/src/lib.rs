@@ -143,10 +143,7 @@ impl harness::Engine for Submilli {
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
         let generation = Generation::new(0, config).map_err(setup)?;
-        let watchdog = match config.limits.timeout {
-            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
-            None => None,
-        };
+        let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         Ok(Submilli { current: Mutex::new(generation), config: config.clone(), tier, watchdog })
     }
 

@@ -236,10 +236,7 @@ impl harness::Engine for Wamr {
             return Err(Failure::new(Fault::Setup("wamr cannot limit memory to less than one page".into())));
         }
         runtime()?;
-        let watchdog = match config.limits.timeout {
-            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
-            None => None,
-        };
+        let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         Ok(Wamr { config: config.clone(), tier, fuel, max_memory_pages, watchdog })
     }
 

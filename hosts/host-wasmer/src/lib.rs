@@ -128,10 +128,7 @@ impl harness::Engine for Wasmer {
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
         let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
-        let watchdog = match config.limits.timeout {
-            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
-            None => None,
-        };
+        let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         Ok(Wasmer { engine, config: config.clone(), tier, watchdog })
     }
 

@@ -119,10 +119,7 @@ impl harness::Engine for WasmtimeComponent {
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        let watchdog = match config.limits.timeout {
-            Some(_) => Some(harness::Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
-            None => None,
-        };
+        let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         Ok(WasmtimeComponent { engine, linker, config: config.clone(), tier, watchdog })
     }
 

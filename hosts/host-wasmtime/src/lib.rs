@@ -152,10 +152,7 @@ impl harness::Engine for Wasmtime {
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        let watchdog = match config.limits.timeout {
-            Some(_) => Some(Watchdog::start().map_err(|e| Failure::with_detail(Fault::HostResources, e))?),
-            None => None,
-        };
+        let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         Ok(Wasmtime { engine, linker, config: config.clone(), tier, watchdog })
     }
 
