@@ -110,7 +110,14 @@ fn main() -> anyhow::Result<()> {
     })
 }
 
+/// Completes on Ctrl-C (SIGINT) elsewhere than on Unix.
+#[cfg(not(unix))]
+async fn shutdown_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
+#[cfg(unix)]
 async fn shutdown_signal() {
     let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(signal) => signal,
