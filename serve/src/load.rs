@@ -178,16 +178,15 @@ pub async fn run(address: SocketAddr, plan: &Plan) -> Outcome {
     let next = Arc::new(AtomicUsize::new(0));
     let outcome = Arc::new(Mutex::new(Outcome::default()));
     let started = Instant::now();
-    let clients: Vec<_> = (0..plan.concurrency.max(1))
-        .map(|_| tokio::spawn(client(address, Arc::clone(&plan), Arc::clone(&next), Arc::clone(&outcome))))
-        .collect();
-    let all = async {
-        for client in clients {
-            // A client that panicked lost what it was sending; the count below says so.
-            let _ = client.await;
-        }
-    };
+    let mut clients = tokio::task::JoinSet::new();
+    for _ in 0..plan.concurrency.max(1) {
+        clients.spawn(client(address, Arc::clone(&plan), Arc::clone(&next), Arc::clone(&outcome)));
+    }
+    // A client that panicked lost what it was sending; the count below says so.
+    let all = async { while clients.join_next().await.is_some() {} };
     let finished = tokio::time::timeout(plan.time_limit, all).await.is_ok();
+    // Past the time limit, the clients still sending stop here: their requests are lost.
+    clients.abort_all();
     let mut outcome = std::mem::take(&mut *lock(&outcome));
     outcome.elapsed = started.elapsed();
     let answered = outcome.good + outcome.hostile + outcome.wrong + outcome.lost;
