@@ -64,12 +64,13 @@ pub const FUEL_WITHOUT_DEADLINE: u64 = 10_000_000;
 /// zeroes what it grows: about 1 ms per MiB here, alone on a core).
 pub const MAX_MEMORY_MIB: usize = 8;
 
-/// The limit flags `serve` gets for `runtime` under load: [`MAX_MEMORY_MIB`], and the deadline
-/// alone where the runtime can be stopped by the clock (no fuel, so that a loop ends at the
-/// deadline, whatever the runtime's speed), else a small fuel budget (see
+/// The arguments `serve` gets for `runtime` under load: the runtime, [`MAX_MEMORY_MIB`], and the
+/// deadline alone where the runtime can be stopped by the clock (no fuel, so that a loop ends at
+/// the deadline, whatever the runtime's speed), else a small fuel budget (see
 /// [`FUEL_WITHOUT_DEADLINE`]).
-pub fn limit_args(runtime: &Runtime, timeout: Duration) -> Vec<String> {
-    let mut args = vec!["--max-memory".to_owned(), MAX_MEMORY_MIB.to_string()];
+pub fn serve_args(runtime: &Runtime, timeout: Duration) -> Vec<String> {
+    let mut args = vec!["--runtime".to_owned(), runtime.name.to_owned()];
+    args.extend(["--max-memory".to_owned(), MAX_MEMORY_MIB.to_string()]);
     if runtime.stops_on_deadline {
         args.extend(["--timeout".into(), timeout.as_millis().to_string(), "--fuel".into(), "0".into()]);
     } else if runtime.meters_fuel {

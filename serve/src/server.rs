@@ -178,7 +178,7 @@ impl App {
     /// `POST /call/{export}`: admission, the body, then the guest on the blocking pool.
     async fn call(self: Arc<Self>, export: String, request: Request<Incoming>) -> Response<Full<Bytes>> {
         if let Err(fault) = harness::check_handler(self.options.module.shape(), &export) {
-            return self.refuse_failure(StatusCode::NOT_FOUND, &Failure::new(fault));
+            return self.refuse(StatusCode::NOT_FOUND, &fault.kind(), fault.to_string());
         }
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
             let mut response = self.refuse(
@@ -205,7 +205,7 @@ impl App {
             }
             Ok(Err(failure)) => {
                 self.stats.guest_failed.fetch_add(1, Ordering::Relaxed);
-                error_json(status_of(&failure.fault), &failure)
+                error_json(status_of(&failure.fault), &failure.fault.kind(), &failure.fault.to_string())
             }
             // The guest's code cannot panic the host (every host function catches it), so this
             // is a bug of ours: answered, and the server goes on.
@@ -244,12 +244,7 @@ impl App {
 
     fn refuse(&self, status: StatusCode, kind: &str, message: String) -> Response<Full<Bytes>> {
         self.stats.refused.fetch_add(1, Ordering::Relaxed);
-        json(status, &serde_json::json!({ "kind": kind, "message": message }))
-    }
-
-    fn refuse_failure(&self, status: StatusCode, failure: &Failure) -> Response<Full<Bytes>> {
-        self.stats.refused.fetch_add(1, Ordering::Relaxed);
-        error_json(status, failure)
+        error_json(status, kind, &message)
     }
 
     fn stats_json(&self) -> serde_json::Value {
@@ -305,8 +300,8 @@ pub fn status_of(fault: &Fault) -> StatusCode {
 
 /// A failed call as JSON: `{"kind": "trap.timeout", "message": "..."}`, the kind and message a host
 /// binary prints after `failed`.
-fn error_json(status: StatusCode, failure: &Failure) -> Response<Full<Bytes>> {
-    json(status, &serde_json::json!({ "kind": failure.fault.kind(), "message": failure.fault.to_string() }))
+fn error_json(status: StatusCode, kind: &str, message: &str) -> Response<Full<Bytes>> {
+    json(status, &serde_json::json!({ "kind": kind, "message": message }))
 }
 
 /// The guest's response: text as `text/plain`, an `AB` or a `CD` as JSON.

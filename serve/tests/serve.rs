@@ -35,8 +35,7 @@ fn every_runtime_serves_a_load_with_hostile_requests_and_answers_each_right() {
             time_limit: Duration::from_secs(300),
         };
         let checked = rt.block_on(async {
-            let mut args = vec!["--runtime".to_owned(), runtime.name.to_owned()];
-            args.extend(load::limit_args(runtime, Duration::from_millis(200)));
+            let mut args = load::serve_args(runtime, Duration::from_millis(200));
             args.extend(["--kv-delay".to_owned(), "1".to_owned()]);
             let server = ServeProcess::start(std::path::Path::new(env!("CARGO_BIN_EXE_serve")), &args).await?;
             let outcome = load::run(server.address, &plan).await;

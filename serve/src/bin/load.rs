@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Each runtime gets a `serve` process of its own (the binary beside this one), started with the
-//! limits of [`serve::load::limit_args`], loaded, asked for its counters, then stopped with
+//! limits of [`serve::load::serve_args`], loaded, asked for its counters, then stopped with
 //! SIGTERM. Exits with status 1 if any response was wrong or missing.
 
 use std::path::PathBuf;
@@ -83,12 +83,11 @@ fn main() -> anyhow::Result<()> {
             hostile: load::hostile_requests(r),
             time_limit: Duration::from_secs(args.time_limit),
         };
-        let mut serve_args = vec!["--runtime".to_owned(), r.name.to_owned()];
-        serve_args.extend(load::limit_args(r, Duration::from_millis(args.timeout)));
+        let mut serve_args = load::serve_args(r, Duration::from_millis(args.timeout));
         serve_args.extend(["--max-concurrent".to_owned(), args.concurrency.to_string()]);
         serve_args.extend(["--kv-delay".to_owned(), args.kv_delay.to_string()]);
         serve_args.extend(args.serve_arg.iter().cloned());
-        let row = runtime.block_on(one_runtime(&serve_exe, &serve_args, &plan));
+        let row = runtime.block_on(one_runtime(r.name, &serve_exe, &serve_args, &plan));
         match row {
             Ok((line, outcome)) => {
                 println!("{line}");
@@ -107,6 +106,7 @@ fn main() -> anyhow::Result<()> {
 
 /// One runtime: a `serve` of its own, a warm-up, the plan, the counters, a graceful stop.
 async fn one_runtime(
+    name: &str,
     serve_exe: &std::path::Path,
     serve_args: &[String],
     plan: &Plan,
@@ -131,7 +131,7 @@ async fn one_runtime(
     let kib = |k: Option<u64>| k.map_or("—".to_owned(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
     let line = format!(
         "| {} | {:.0} | {} | {} | {} | {} of {} | {} | {} → {} | {} ({} at once) |",
-        serve_args[1],
+        name,
         outcome.requests_per_second(),
         ms(outcome.latency(0.5)),
         ms(outcome.latency(0.99)),
