@@ -10,7 +10,7 @@ use common::{Event, HANDLER_PARAMS, HANDLER_RESULTS, ValType};
 use crate::fault::{Failure, Fault};
 use crate::limits::Config;
 use crate::shape::{ModuleShape, signature};
-use host_imports::{Recorder, Sink};
+use host_imports::{BoxFuture, Recorder, Sink};
 
 /// A WebAssembly runtime set up to run guests of the ABI: the shape of every host crate.
 ///
@@ -74,6 +74,29 @@ pub trait Engine: Sized + Send + Sync {
         Ok((module, shape))
     }
 
+    /// Whether this engine's tier runs guests as futures ([`Engine::call_with_input_async`]): a
+    /// `kv_get` lookup suspends the guest and frees the thread until the value comes, and a guest
+    /// that computes for long yields to the executor now and then. Its synchronous methods still
+    /// work (they wait for the future on the calling thread), so that every test runs on it.
+    fn is_async(&self) -> bool {
+        false
+    }
+
+    /// On an async tier ([`Engine::is_async`]): a new instance of `module` (which
+    /// [`Engine::load`] returned, and whose `export` passed [`check_handler`]), its handler
+    /// `export` called with `input` ([`Instance::call_with_input`]), as a future to await on a
+    /// tokio runtime with time enabled. `None` on a synchronous tier.
+    fn call_with_input_async<'a>(
+        &'a self,
+        module: &'a Self::Module,
+        export: &'a str,
+        input: &'a [u8],
+        sink: Sink,
+    ) -> Option<BoxFuture<'a, Result<Event<'static>, Failure>>> {
+        let _ = (module, export, input, sink);
+        None
+    }
+
     /// Saves `module`, compiled, to `path` and loads it back, timing the load alone: start-up
     /// from a precompiled module. `None` where the runtime cannot (an interpreter).
     fn reload_precompiled(
@@ -130,20 +153,37 @@ pub trait Instance {
     /// [`Fault::NoResponse`]. The call's state is cleared however it ends, so the instance can
     /// be called again. The caller has checked the export's signature ([`check_handler`]).
     fn call_with_input(&mut self, name: &str, input: &[u8]) -> Result<Event<'static>, Failure> {
-        let len = i32::try_from(input.len()).map_err(|_| Fault::InputTooLarge { len: input.len() })?;
-        self.recorder_mut().begin_call(input.to_vec());
+        let len = begin_request(self.recorder_mut(), input)?;
         let outcome = self.call(name, &[len]);
-        let response = self.recorder_mut().end_call();
-        match outcome? {
-            Some(0) => response.ok_or_else(|| Fault::NoResponse { export: name.to_owned() }.into()),
-            Some(status) => Err(Fault::GuestStatus { export: name.to_owned(), status }.into()),
-            None => Err(Fault::ExportSignature {
-                name: name.to_owned(),
-                found: "a function without a result".into(),
-                expected: signature(&HANDLER_PARAMS, &HANDLER_RESULTS),
-            }
-            .into()),
+        end_request(self.recorder_mut(), name, outcome)
+    }
+}
+
+/// The start of [`Instance::call_with_input`] (for an instance whose calls are futures too): the
+/// request kept in `recorder`. Returns the handler's argument, the request's length.
+pub fn begin_request(recorder: &mut Recorder, input: &[u8]) -> Result<i32, Failure> {
+    let len = i32::try_from(input.len()).map_err(|_| Fault::InputTooLarge { len: input.len() })?;
+    recorder.begin_call(input.to_vec());
+    Ok(len)
+}
+
+/// The end of [`Instance::call_with_input`], once the handler `name` returned `outcome`: the
+/// response, or why there is none. The call's state in `recorder` is cleared either way.
+pub fn end_request(
+    recorder: &mut Recorder,
+    name: &str,
+    outcome: Result<Option<i32>, Failure>,
+) -> Result<Event<'static>, Failure> {
+    let response = recorder.end_call();
+    match outcome? {
+        Some(0) => response.ok_or_else(|| Fault::NoResponse { export: name.to_owned() }.into()),
+        Some(status) => Err(Fault::GuestStatus { export: name.to_owned(), status }.into()),
+        None => Err(Fault::ExportSignature {
+            name: name.to_owned(),
+            found: "a function without a result".into(),
+            expected: signature(&HANDLER_PARAMS, &HANDLER_RESULTS),
         }
+        .into()),
     }
 }
 
@@ -318,6 +358,18 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::METERS_FUEL`].
     fn meters_fuel(&self) -> bool;
 
+    /// [`Engine::is_async`].
+    fn is_async(&self) -> bool;
+
+    /// [`Engine::call_with_input_async`] on a loaded module: `None` on a synchronous tier.
+    fn call_with_input_async<'a>(
+        &'a self,
+        module: &'a LoadedModule,
+        export: &'a str,
+        input: &'a [u8],
+        sink: Sink,
+    ) -> Option<BoxFuture<'a, Result<Event<'static>, Failure>>>;
+
     /// [`Engine::STOPS_ON_DEADLINE`].
     fn stops_on_deadline(&self) -> bool;
 
@@ -391,6 +443,26 @@ where
 
     fn meters_fuel(&self) -> bool {
         E::METERS_FUEL
+    }
+
+    fn is_async(&self) -> bool {
+        Engine::is_async(self)
+    }
+
+    fn call_with_input_async<'a>(
+        &'a self,
+        module: &'a LoadedModule,
+        export: &'a str,
+        input: &'a [u8],
+        sink: Sink,
+    ) -> Option<BoxFuture<'a, Result<Event<'static>, Failure>>> {
+        if !Engine::is_async(self) {
+            return None;
+        }
+        match downcast::<E>(module) {
+            Ok(typed) => Engine::call_with_input_async(self, typed, export, input, sink),
+            Err(failure) => Some(Box::pin(std::future::ready(Err(failure)))),
+        }
     }
 
     fn stops_on_deadline(&self) -> bool {

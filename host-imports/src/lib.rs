@@ -14,7 +14,8 @@
 //! A panic in a body (a bug) is caught and returned as [`HostErrorKind::Panic`]: under some
 //! runtimes (wasmi) a panic unwinding out of a host function aborts the process.
 //!
-//! This crate depends on `common` and nothing else: no runtime, no CLI, no test helpers. The
+//! This crate depends on `common` (and tokio's timer, for the demo store's async delay) and
+//! nothing else: no runtime, no CLI, no test helpers. The
 //! rest of wasm-hostcall's host side (the `Engine` trait, faults, limits, the CLI) is `harness`,
 //! which builds on it.
 #![forbid(unsafe_code)]
@@ -24,5 +25,5 @@ mod kv;
 mod recorder;
 
 pub use error::{HostError, HostErrorKind};
-pub use kv::{DemoStore, KvStore};
-pub use recorder::{GuestAllocator, Recorder, Sink};
+pub use kv::{BoxFuture, DemoStore, KvStore};
+pub use recorder::{GuestAllocator, KvLookup, Recorder, Sink};

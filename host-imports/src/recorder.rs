@@ -44,6 +44,14 @@ pub struct Recorder {
     store: Option<Arc<dyn KvStore>>,
 }
 
+/// A `kv_get` call waiting for its lookup: from [`Recorder::kv_begin`] to [`Recorder::kv_finish`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvLookup {
+    /// The key, copied out of guest memory.
+    pub key: String,
+    out: OutputBuffer,
+}
+
 /// The guest's allocator export ([`common::ALLOCATOR_EXPORT`]) as an instance found it: `F` is the
 /// runtime's typed function handle.
 #[derive(Debug, Clone)]
@@ -223,14 +231,51 @@ impl Recorder {
     /// store (which may block), the value written (the output buffer is checked before the key,
     /// as for every `answer_*`).
     fn kv_get(&mut self, memory: &mut [u8], ptr: i32, len: i32, out: OutputBuffer) -> Result<i32, HostError> {
-        let store: &dyn KvStore = match &self.store {
-            Some(store) => store.as_ref(),
-            None => &DemoStore { delay: std::time::Duration::ZERO },
-        };
+        let store = self.store.as_deref();
         guarded(Import::KvGet, || {
             let key = common::answer::kv_key(memory, ptr, len, out).map_err(HostErrorKind::Answer)?;
-            let value = store.get(key);
+            let value = match store {
+                Some(store) => store.get(key),
+                None => DemoStore::value(key),
+            };
             common::answer::kv_answer(memory, value.as_deref(), out)
+                .map(common::Status::code)
+                .map_err(HostErrorKind::Answer)
+        })
+    }
+
+    /// The first half of `kv_get` on an async host: checks the output buffer, decodes the key and
+    /// copies it out (no view of memory is held while the lookup waits). The host then awaits
+    /// [`KvStore::get_async`] of [`Recorder::kv_store`] with [`KvLookup::key`] and ends with
+    /// [`Recorder::kv_finish`]. A synchronous host uses [`Recorder::answer_into`], which does the
+    /// three.
+    pub fn kv_begin(
+        &mut self,
+        memory: &[u8],
+        ptr: i32,
+        len: i32,
+        out_ptr: i32,
+        out_cap: i32,
+        out_len_ptr: i32,
+    ) -> Result<KvLookup, HostError> {
+        self.enter(Import::KvGet)?;
+        let out = OutputBuffer::new(out_ptr, out_cap, out_len_ptr);
+        guarded(Import::KvGet, || {
+            let key = common::answer::kv_key(memory, ptr, len, out).map_err(HostErrorKind::Answer)?;
+            Ok(KvLookup { key: key.to_owned(), out })
+        })
+    }
+
+    /// The store `kv_get` reads.
+    pub fn kv_store(&self) -> Arc<dyn KvStore> {
+        self.store.clone().unwrap_or_else(|| Arc::new(DemoStore::default()))
+    }
+
+    /// The second half of `kv_get`: writes the value the lookup found (checked again against the
+    /// memory as it is now). Returns the [`common::Status`] code.
+    pub fn kv_finish(&mut self, memory: &mut [u8], lookup: KvLookup, value: Option<&[u8]>) -> Result<i32, HostError> {
+        guarded(Import::KvGet, || {
+            common::answer::kv_answer(memory, value, lookup.out)
                 .map(common::Status::code)
                 .map_err(HostErrorKind::Answer)
         })

@@ -15,7 +15,7 @@ use common::MEMORY_EXPORT;
 use host_imports::{GuestAllocator, Recorder, Sink};
 use wasmtime::{Config, Engine, Linker, Module, Result, Store, StoreLimitsBuilder};
 
-use crate::imports::{State, define_imports, find_allocator};
+use crate::imports::{HostCalls, State, define_imports, find_allocator};
 
 /// The most a guest may use: memory, table elements, payload logged, CPU (fuel units).
 const MAX_MEMORY_BYTES: usize = 64 << 20;
@@ -30,7 +30,7 @@ fn main() -> Result<()> {
     let engine = Engine::new(&config)?;
     let module = Module::new(&engine, guest_wasm::GUEST_WASM)?;
     let mut linker = Linker::new(&engine);
-    define_imports(&mut linker)?;
+    define_imports(&mut linker, HostCalls::Blocking)?;
 
     // 2. A store per instance: its limits, its fuel, and the recorder the imports write to.
     let state = State {

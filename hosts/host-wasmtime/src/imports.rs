@@ -8,12 +8,19 @@
 //! ```text
 //! log_int(value)                          log_str / log_ab / log_cd(ptr, len)
 //! answer_str / _ab / _cd(ptr, len, out_ptr, out_cap, out_len_ptr) -> status
-//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store; blocks)
+//! kv_get(key_ptr, key_len, out_ptr, out_cap, out_len_ptr) -> status  (a lookup in the store)
 //! answer_str_alloc / _ab_alloc / _cd_alloc(ptr, len, ret_ptr)       (calls guest_alloc)
 //! request_read(out_ptr, out_cap, out_len_ptr) -> status             respond_str / _ab / _cd(ptr, len)
 //! ```
+//!
+//! With [`HostCalls::Async`], `kv_get` awaits the store's lookup
+//! ([`KvStore::get_async`](host_imports::KvStore::get_async)): the guest is suspended on its
+//! fiber and the thread runs other futures meanwhile. Guests are then called with `call_async`,
+//! and a function of an async store may not call into the guest synchronously, so
+//! `answer_*_alloc` are async too (they `call_async` the allocator). The other imports never
+//! wait and stay synchronous.
 
-use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import};
+use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import, PendingAnswer};
 use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 use wasmtime::{AsContextMut, Caller, Linker, Memory, StoreLimits, TypedFunc};
 
@@ -41,8 +48,18 @@ pub(crate) fn find_allocator(store: impl AsContextMut, instance: &wasmtime::Inst
     }
 }
 
+/// How the imports that wait (`kv_get`) or call into the guest (`answer_*_alloc`) are bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HostCalls {
+    /// Plain host functions: `kv_get` blocks its thread for as long as the lookup takes.
+    Blocking,
+    /// Async host functions (`func_wrap_async`), for stores whose guests are called with
+    /// `call_async`.
+    Async,
+}
+
 /// Binds every import of the ABI.
-pub(crate) fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
+pub(crate) fn define_imports(linker: &mut Linker<State>, calls: HostCalls) -> wasmtime::Result<()> {
     linker.func_wrap(IMPORT_MODULE, Import::LogInt.name(), |mut caller: Caller<'_, State>, value: i32| {
         caller.data_mut().recorder.log_int(value).map_err(wasmtime::Error::new)
     })?;
@@ -52,7 +69,11 @@ pub(crate) fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()>
             state.recorder.log_from_memory(import, memory, ptr, len).map_err(wasmtime::Error::new)
         })?;
     }
-    for import in [Import::AnswerStr, Import::AnswerAb, Import::AnswerCd, Import::KvGet] {
+    let answers_into: &[Import] = match calls {
+        HostCalls::Blocking => &[Import::AnswerStr, Import::AnswerAb, Import::AnswerCd, Import::KvGet],
+        HostCalls::Async => &[Import::AnswerStr, Import::AnswerAb, Import::AnswerCd],
+    };
+    for &import in answers_into {
         linker.func_wrap(
             IMPORT_MODULE,
             import.name(),
@@ -64,11 +85,43 @@ pub(crate) fn define_imports(linker: &mut Linker<State>) -> wasmtime::Result<()>
         )?;
     }
     for import in [Import::AnswerStrAlloc, Import::AnswerAbAlloc, Import::AnswerCdAlloc] {
-        linker.func_wrap(
+        match calls {
+            HostCalls::Blocking => linker.func_wrap(
+                IMPORT_MODULE,
+                import.name(),
+                move |mut caller: Caller<'_, State>, ptr: i32, len: i32, ret_ptr: i32| {
+                    answer_with_allocator(&mut caller, import, ptr, len, ret_ptr)
+                },
+            )?,
+            HostCalls::Async => linker.func_wrap_async(
+                IMPORT_MODULE,
+                import.name(),
+                move |mut caller: Caller<'_, State>, (ptr, len, ret_ptr): (i32, i32, i32)| {
+                    Box::new(async move {
+                        let (allocator, pending) = ask_allocator(&mut caller, import, ptr, len, ret_ptr)?;
+                        let allocated = allocator.call_async(&mut caller, (pending.size(), pending.align())).await;
+                        write_allocated(&mut caller, import, pending, allocated)
+                    })
+                },
+            )?,
+        };
+    }
+    if calls == HostCalls::Async {
+        linker.func_wrap_async(
             IMPORT_MODULE,
-            import.name(),
-            move |mut caller: Caller<'_, State>, ptr: i32, len: i32, ret_ptr: i32| {
-                answer_with_allocator(&mut caller, import, ptr, len, ret_ptr)
+            Import::KvGet.name(),
+            |mut caller: Caller<'_, State>, (ptr, len, out_ptr, out_cap, out_len_ptr): (i32, i32, i32, i32, i32)| {
+                Box::new(async move {
+                    let (lookup, store) = {
+                        let (memory, state) = memory_and_state(&mut caller, Import::KvGet)?;
+                        let lookup = state.recorder.kv_begin(memory, ptr, len, out_ptr, out_cap, out_len_ptr)?;
+                        (lookup, state.recorder.kv_store())
+                    };
+                    // The guest waits here, on its fiber; no view of memory is held.
+                    let value = store.get_async(&lookup.key).await;
+                    let (memory, state) = memory_and_state(&mut caller, Import::KvGet)?;
+                    Ok(state.recorder.kv_finish(memory, lookup, value.as_deref())?)
+                })
             },
         )?;
     }
@@ -110,13 +163,35 @@ fn answer_with_allocator(
     len: i32,
     ret_ptr: i32,
 ) -> wasmtime::Result<()> {
+    let (allocator, pending) = ask_allocator(caller, import, ptr, len, ret_ptr)?;
+    let allocated = allocator.call(&mut *caller, (pending.size(), pending.align()));
+    write_allocated(caller, import, pending, allocated)
+}
+
+/// The first half of `answer_*_alloc`, before the allocator is called: the allocator, and the
+/// answer with the size and alignment to ask it for.
+fn ask_allocator(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    ptr: i32,
+    len: i32,
+    ret_ptr: i32,
+) -> Result<(Allocator, PendingAnswer), HostError> {
     memory_and_state(caller, import)?;
     let allocator = caller.data().allocator.get(import)?;
-    let pending = {
-        let (memory, state) = memory_and_state(caller, import)?;
-        state.recorder.begin_alloc(import, memory, ptr, len, ret_ptr)?
-    };
-    let allocated = allocator.call(&mut *caller, (pending.size(), pending.align()));
+    let (memory, state) = memory_and_state(caller, import)?;
+    let pending = state.recorder.begin_alloc(import, memory, ptr, len, ret_ptr)?;
+    Ok((allocator, pending))
+}
+
+/// The second half of `answer_*_alloc`, once the allocator returned: its answer checked, the
+/// answer written there.
+fn write_allocated(
+    caller: &mut Caller<'_, State>,
+    import: Import,
+    pending: PendingAnswer,
+    allocated: wasmtime::Result<i32>,
+) -> wasmtime::Result<()> {
     caller.data_mut().recorder.allocator_returned();
     let allocated = allocated?;
     let (memory, state) = memory_and_state(caller, import)?;

@@ -18,6 +18,15 @@
 //! linear memory copy-on-write from the module's image (a reused slot is reset: no data of one
 //! instance is visible to the next).
 //!
+//! `async` is `pooling` with async host calls, for a server on tokio
+//! ([`harness::Engine::call_with_input_async`]): instances are made with `instantiate_async` and
+//! called with `call_async`, on a fiber; `kv_get` suspends the guest while the store's lookup is
+//! awaited, so a thread serves other requests meanwhile. A guest that computes yields too: a
+//! ticker thread moves the engine's epoch on every [`YIELD_EVERY`], and at each move a running
+//! guest yields to the executor (`UpdateDeadline::Yield`), so a looping guest cannot hold an
+//! executor thread. The synchronous [`harness::Instance`] methods work on this tier too: they wait
+//! for the future on the calling thread, on a tokio runtime of the engine's own.
+//!
 //! `bounds-checked` is Cranelift for a host with little address space (`ulimit -v`, RLIMIT_AS):
 //! the other tiers reserve 4 GiB plus guard pages of address space per linear memory so that
 //! compiled code needs no bounds checks; this one reserves only the memory limit
@@ -43,12 +52,16 @@ use harness::{
     Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
     Recorder, Sink, Trap, Watchdog, bench,
 };
+use std::sync::Arc;
+
+use common::Event;
+use harness::BoxFuture;
 use wasmtime::{
     InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
     Strategy, UpdateDeadline, Val,
 };
 
-use crate::imports::{State, define_imports, find_allocator};
+use crate::imports::{HostCalls, State, define_imports, find_allocator};
 
 /// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
 fn define_bench_imports(linker: &mut Linker<State>) -> wasmtime::Result<()> {
@@ -65,7 +78,12 @@ pub struct Wasmtime {
     tier: &'static str,
     /// With a timeout: the thread that increments the epoch at each instance's deadline.
     watchdog: Option<Watchdog>,
+    /// On the `async` tier: the runtime the synchronous methods wait on.
+    runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
+
+/// On the `async` tier, how often a running guest yields to the executor (the ticker's period).
+pub const YIELD_EVERY: Duration = Duration::from_millis(1);
 
 /// The most instances (and memories, and tables) alive at once with the `pooling` tier: the pool
 /// reserves address space for this many slots up front.
@@ -88,11 +106,13 @@ pub struct WasmtimeInstance {
     instance: wasmtime::Instance,
     /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
     _alarm: Option<Alarm>,
+    /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
+    runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
 
 impl harness::Engine for Wasmtime {
     const NAME: &'static str = "wasmtime";
-    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling", "bounds-checked"];
+    const TIERS: &'static [&'static str] = &["cranelift", "winch", "pulley", "pooling", "async", "bounds-checked"];
     const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
     const STOPS_ON_DEADLINE: bool = true;
     type Module = WasmtimeModule;
@@ -103,7 +123,8 @@ impl harness::Engine for Wasmtime {
         let setup = |e: wasmtime::Error| Failure::new(Fault::Setup(format!("wasmtime {tier}: {e:#}")));
         let mut wasmtime_config = wasmtime::Config::new();
         wasmtime_config.consume_fuel(config.limits.fuel.is_some());
-        wasmtime_config.epoch_interruption(config.limits.timeout.is_some());
+        let asynchronous = tier == "async";
+        wasmtime_config.epoch_interruption(config.limits.timeout.is_some() || asynchronous);
         match tier {
             "winch" => {
                 wasmtime_config.strategy(Strategy::Winch);
@@ -111,7 +132,7 @@ impl harness::Engine for Wasmtime {
             "pulley" => {
                 wasmtime_config.target("pulley64").map_err(setup)?;
             }
-            "pooling" => {
+            "pooling" | "async" => {
                 // The pool's slots are sized so that it refuses no module the other tiers accept:
                 // the limits themselves are enforced by `StoreLimits`, as on every tier, so that
                 // a module over them fails the same way. Memory slots hold any 32-bit memory
@@ -124,7 +145,10 @@ impl harness::Engine for Wasmtime {
                     .max_memories_per_module(POOL_ITEMS_PER_MODULE)
                     .max_tables_per_module(POOL_ITEMS_PER_MODULE)
                     .max_memory_size(1 << 32)
-                    .table_elements(usize::try_from(table_slot).unwrap_or(usize::MAX));
+                    .table_elements(usize::try_from(table_slot).unwrap_or(usize::MAX))
+                    // A fiber stack for each instance's call, and one for the allocator's call
+                    // nested in an `answer_*_alloc` (re-entry goes no deeper).
+                    .total_stacks(POOL_SLOTS * 2);
                 wasmtime_config
                     .strategy(Strategy::Cranelift)
                     .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -148,12 +172,49 @@ impl harness::Engine for Wasmtime {
         }
         let engine = wasmtime::Engine::new(&wasmtime_config).map_err(setup)?;
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker).map_err(setup)?;
+        let calls = if asynchronous { HostCalls::Async } else { HostCalls::Blocking };
+        define_imports(&mut linker, calls).map_err(setup)?;
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
         let watchdog = harness::Watchdog::for_limits(&config.limits)?;
-        Ok(Wasmtime { engine, linker, config: config.clone(), tier, watchdog })
+        let runtime = if asynchronous {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
+            start_ticker(&engine).map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
+            Some(Arc::new(runtime))
+        } else {
+            None
+        };
+        Ok(Wasmtime { engine, linker, config: config.clone(), tier, watchdog, runtime })
+    }
+
+    fn is_async(&self) -> bool {
+        self.runtime.is_some()
+    }
+
+    fn call_with_input_async<'a>(
+        &'a self,
+        module: &'a WasmtimeModule,
+        export: &'a str,
+        input: &'a [u8],
+        sink: Sink,
+    ) -> Option<BoxFuture<'a, Result<Event<'static>, Failure>>> {
+        self.runtime.as_ref()?;
+        Some(Box::pin(async move {
+            let (mut store, alarm) = self.new_store(sink)?;
+            let instance = match &module.pre {
+                Some(pre) => pre.instantiate_async(&mut store).await,
+                None => self.linker.instantiate_async(&mut store, &module.module).await,
+            }
+            .map_err(|e| self.instantiate_failure(&module.module, &e))?;
+            let mut instance = self.finish_instance(module, store, instance, alarm)?;
+            let len = harness::begin_request(&mut instance.store.data_mut().recorder, input)?;
+            let outcome = instance.call_async(export, &[len]).await;
+            harness::end_request(&mut instance.store.data_mut().recorder, export, outcome)
+        }))
     }
 
     fn tier(&self) -> &'static str {
@@ -209,37 +270,32 @@ impl harness::Engine for Wasmtime {
     }
 
     fn instantiate(&self, module: &WasmtimeModule, sink: Sink) -> Result<WasmtimeInstance, Failure> {
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(self.config.limits.max_memory_bytes)
-            .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
-            .instances(1)
-            .tables(1)
-            .memories(1)
-            .build();
-        let state = State {
-            memory: None,
-            allocator: GuestAllocator::Missing,
-            recorder: self.config.recorder(sink),
-            store_limits,
-        };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.store_limits);
-        if let Some(fuel) = self.config.limits.fuel {
-            store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        }
-        let alarm = arm_deadline(&self.engine, self.watchdog.as_ref(), &mut store, self.config.limits.timeout);
-        let instance = match &module.pre {
-            Some(pre) => pre.instantiate(&mut store),
-            None => self.linker.instantiate(&mut store, &module.module),
+        let (mut store, alarm) = self.new_store(sink)?;
+        let instance = match (&module.pre, &self.runtime) {
+            (Some(pre), Some(runtime)) => runtime.block_on(pre.instantiate_async(&mut store)),
+            (None, Some(runtime)) => runtime.block_on(self.linker.instantiate_async(&mut store, &module.module)),
+            (Some(pre), None) => pre.instantiate(&mut store),
+            (None, None) => self.linker.instantiate(&mut store, &module.module),
         }
         .map_err(|e| self.instantiate_failure(&module.module, &e))?;
-        let memory = instance
-            .get_memory(&mut store, common::MEMORY_EXPORT)
-            .ok_or_else(|| Fault::Link(self.shape(module).no_memory()))?;
-        store.data_mut().memory = Some(memory);
-        store.data_mut().allocator = find_allocator(&mut store, &instance);
-        Ok(WasmtimeInstance { store, instance, _alarm: alarm })
+        self.finish_instance(module, store, instance, alarm)
     }
+}
+
+/// Starts the `async` tier's ticker: a thread that moves the epoch of `engine` on every
+/// [`YIELD_EVERY`], at which a running guest yields. It ends when the engine is dropped.
+fn start_ticker(engine: &wasmtime::Engine) -> std::io::Result<()> {
+    let engine = engine.weak();
+    std::thread::Builder::new().name("wasmtime-epoch-ticker".into()).spawn(move || {
+        loop {
+            std::thread::sleep(YIELD_EVERY);
+            match engine.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        }
+    })?;
+    Ok(())
 }
 
 /// With a timeout (and the engine's `epoch_interruption` on): from now, `store`'s guest ends in
@@ -258,15 +314,82 @@ pub fn arm_deadline<T: 'static>(
     store.epoch_deadline_callback(move |_| {
         Ok(if deadline.passed() { UpdateDeadline::Interrupt } else { UpdateDeadline::Continue(1) })
     });
+    Some(deadline_alarm(engine, watchdog, deadline))
+}
+
+/// The `async` tier's [`arm_deadline`]: at each move of the epoch (the ticker's, or the alarm at
+/// the deadline, if there is one), the guest yields to the executor, or ends in
+/// [`Trap::Timeout`] if its deadline has passed.
+fn arm_yield<T: 'static>(
+    engine: &wasmtime::Engine,
+    watchdog: Option<&Watchdog>,
+    store: &mut Store<T>,
+    timeout: Option<Duration>,
+) -> Option<Alarm> {
+    let deadline = Deadline::after(timeout);
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        Ok(if deadline.is_some_and(|d| d.passed()) { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+    });
+    Some(deadline_alarm(engine, watchdog?, deadline?))
+}
+
+/// An epoch increment at `deadline`.
+fn deadline_alarm(engine: &wasmtime::Engine, watchdog: &Watchdog, deadline: Deadline) -> Alarm {
     let engine = engine.weak();
-    Some(watchdog.set(deadline, None, move || {
+    watchdog.set(deadline, None, move || {
         if let Some(engine) = engine.upgrade() {
             engine.increment_epoch();
         }
-    }))
+    })
 }
 
 impl Wasmtime {
+    /// A store for a new instance, with its limits, fuel and deadline (or, on the `async` tier,
+    /// its yields), and the alarm to drop with it.
+    fn new_store(&self, sink: Sink) -> Result<(Store<State>, Option<Alarm>), Failure> {
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(self.config.limits.max_memory_bytes)
+            .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
+            .instances(1)
+            .tables(1)
+            .memories(1)
+            .build();
+        let state = State {
+            memory: None,
+            allocator: GuestAllocator::Missing,
+            recorder: self.config.recorder(sink),
+            store_limits,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.store_limits);
+        if let Some(fuel) = self.config.limits.fuel {
+            store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        }
+        let (watchdog, timeout) = (self.watchdog.as_ref(), self.config.limits.timeout);
+        let alarm = match self.runtime {
+            Some(_) => arm_yield(&self.engine, watchdog, &mut store, timeout),
+            None => arm_deadline(&self.engine, watchdog, &mut store, timeout),
+        };
+        Ok((store, alarm))
+    }
+
+    /// The instance made in `store`, with its memory and allocator looked up.
+    fn finish_instance(
+        &self,
+        module: &WasmtimeModule,
+        mut store: Store<State>,
+        instance: wasmtime::Instance,
+        alarm: Option<Alarm>,
+    ) -> Result<WasmtimeInstance, Failure> {
+        let memory = instance
+            .get_memory(&mut store, common::MEMORY_EXPORT)
+            .ok_or_else(|| Fault::Link(harness::Engine::shape(self, module).no_memory()))?;
+        store.data_mut().memory = Some(memory);
+        store.data_mut().allocator = find_allocator(&mut store, &instance);
+        Ok(WasmtimeInstance { store, instance, _alarm: alarm, runtime: self.runtime.clone() })
+    }
+
     /// An error from instantiation: a trap in a start function, a resource limit, or the host
     /// out of resources.
     fn instantiate_failure(&self, module: &Module, error: &wasmtime::Error) -> Failure {
@@ -297,19 +420,37 @@ impl Wasmtime {
     /// linker cannot pre-instantiate (an import the ABI does not have) goes the plain way, where
     /// the ABI check refuses it with the same error as on every runtime.
     fn with_pre(&self, module: Module) -> WasmtimeModule {
-        let pre = (self.tier == "pooling").then(|| self.linker.instantiate_pre(&module).ok()).flatten();
+        let pre = matches!(self.tier, "pooling" | "async").then(|| self.linker.instantiate_pre(&module).ok()).flatten();
         WasmtimeModule { module, pre }
     }
 }
 
-impl harness::Instance for WasmtimeInstance {
-    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+impl WasmtimeInstance {
+    /// [`harness::Instance::call`] as a future, on the `async` tier.
+    async fn call_async(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        let (func, params, mut results) = self.prepare_call(name, args)?;
+        func.call_async(&mut self.store, &params, &mut results).await.map_err(|e| failure(&e))?;
+        Ok(results.first().and_then(Val::i32))
+    }
+
+    /// The export `name`, its arguments, and room for its results.
+    fn prepare_call(&mut self, name: &str, args: &[i32]) -> Result<(wasmtime::Func, Vec<Val>, Vec<Val>), Failure> {
         let func = self
             .instance
             .get_func(&mut self.store, name)
             .ok_or_else(|| Fault::MissingExport { name: name.into(), available: Vec::new() })?;
         let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        let results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        Ok((func, params, results))
+    }
+}
+
+impl harness::Instance for WasmtimeInstance {
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        if let Some(runtime) = self.runtime.clone() {
+            return runtime.block_on(self.call_async(name, args));
+        }
+        let (func, params, mut results) = self.prepare_call(name, args)?;
         func.call(&mut self.store, &params, &mut results).map_err(|e| failure(&e))?;
         Ok(results.first().and_then(Val::i32))
     }
@@ -330,6 +471,14 @@ impl harness::Instance for WasmtimeInstance {
             .instance
             .get_typed_func::<(), ()>(&mut self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        if let Some(runtime) = self.runtime.clone() {
+            return runtime.block_on(async {
+                for _ in 0..times {
+                    func.call_async(&mut self.store, ()).await.map_err(|e| failure(&e))?;
+                }
+                Ok(())
+            });
+        }
         for _ in 0..times {
             func.call(&mut self.store, ()).map_err(|e| failure(&e))?;
         }
