@@ -64,19 +64,64 @@ pub const FUEL_WITHOUT_DEADLINE: u64 = 10_000_000;
 /// zeroes what it grows: about 1 ms per MiB here, alone on a core).
 pub const MAX_MEMORY_MIB: usize = 8;
 
-/// The arguments `serve` gets for `runtime` under load: the runtime, [`MAX_MEMORY_MIB`], and the
-/// deadline alone where the runtime can be stopped by the clock (no fuel, so that a loop ends at
-/// the deadline, whatever the runtime's speed), else a small fuel budget (see
-/// [`FUEL_WITHOUT_DEADLINE`]).
-pub fn serve_args(runtime: &Runtime, timeout: Duration) -> Vec<String> {
-    let mut args = vec!["--runtime".to_owned(), runtime.name.to_owned()];
-    args.extend(["--max-memory".to_owned(), MAX_MEMORY_MIB.to_string()]);
-    if runtime.stops_on_deadline {
-        args.extend(["--timeout".into(), timeout.as_millis().to_string(), "--fuel".into(), "0".into()]);
-    } else if runtime.meters_fuel {
-        args.extend(["--fuel".into(), FUEL_WITHOUT_DEADLINE.to_string()]);
+/// What a load runs against: a runtime of the registry, on the tier `serve` picks for it, or on
+/// its `async` tier.
+#[derive(Debug, Clone, Copy)]
+pub struct Target {
+    /// The runtime.
+    pub runtime: &'static Runtime,
+    /// `Some("async")` for the runtime's async tier; `None` for `serve`'s default tier.
+    pub tier: Option<&'static str>,
+}
+
+/// The tier name of an async tier (see `harness::Engine::is_async`).
+pub const ASYNC_TIER: &str = "async";
+
+impl Target {
+    /// Each of `runtimes` on `serve`'s default tier, and, for a runtime that has one, on its
+    /// async tier too: sync beside async.
+    pub fn with_async_tiers<'a>(runtimes: impl IntoIterator<Item = &'static Runtime> + 'a) -> Vec<Target> {
+        runtimes
+            .into_iter()
+            .flat_map(|runtime| {
+                let asynchronous = runtime.tiers.contains(&ASYNC_TIER).then_some(ASYNC_TIER);
+                [Some(Target { runtime, tier: None }), asynchronous.map(|tier| Target { runtime, tier: Some(tier) })]
+            })
+            .flatten()
+            .collect()
     }
-    args
+
+    /// `wasmtime`, or `wasmtime/async`.
+    pub fn label(&self) -> String {
+        match self.tier {
+            Some(tier) => format!("{}/{tier}", self.runtime.name),
+            None => self.runtime.name.to_owned(),
+        }
+    }
+
+    /// The arguments `serve` gets for this target under load: the runtime (and tier),
+    /// [`MAX_MEMORY_MIB`], and the deadline alone where the runtime can be stopped by the clock
+    /// (no fuel, so that a loop ends at the deadline, whatever the runtime's speed), else a small
+    /// fuel budget (see [`FUEL_WITHOUT_DEADLINE`]).
+    pub fn serve_args(&self, timeout: Duration) -> Vec<String> {
+        let runtime = self.runtime;
+        let mut args = vec!["--runtime".to_owned(), runtime.name.to_owned()];
+        if let Some(tier) = self.tier {
+            args.extend(["--tier".to_owned(), tier.to_owned()]);
+        }
+        args.extend(["--max-memory".to_owned(), MAX_MEMORY_MIB.to_string()]);
+        if runtime.stops_on_deadline {
+            args.extend(["--timeout".into(), timeout.as_millis().to_string(), "--fuel".into(), "0".into()]);
+        } else if runtime.meters_fuel {
+            args.extend(["--fuel".into(), FUEL_WITHOUT_DEADLINE.to_string()]);
+        }
+        args
+    }
+
+    /// [`hostile_requests`] for this target's runtime.
+    pub fn hostile_requests(&self) -> Vec<Hostile> {
+        hostile_requests(self.runtime)
+    }
 }
 
 /// A load to put on a server.

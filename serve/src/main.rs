@@ -38,7 +38,8 @@ struct Args {
     #[arg(long, value_name = "FILE")]
     guest: Option<PathBuf>,
     /// The compiler tier [default: `pooling` where the runtime has it (wasmtime: its pooling
-    /// allocator and `InstancePre`), else the runtime's default].
+    /// allocator and `InstancePre`), else the runtime's default]. An async tier (wasmtime's
+    /// `async`) runs each guest as a task that yields while `kv_get` waits.
     #[arg(long, value_name = "NAME")]
     tier: Option<String>,
     #[command(flatten)]
@@ -50,11 +51,12 @@ struct Args {
     /// The largest request body, in bytes; a larger one is refused with 413.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     max_body: usize,
-    /// How many guests run at once, each on a thread of its own [default: the number of CPUs].
+    /// How many threads run guests [default: the number of CPUs]: on a synchronous tier, how many
+    /// guests run at once; on an async tier, the tokio worker threads the guests' tasks share.
     #[arg(long, value_name = "N")]
     workers: Option<usize>,
-    /// How long each `kv_get` lookup takes, in milliseconds (the demo store's stand-in for I/O,
-    /// slept on the guest's thread: every runtime here binds `kv_get` synchronously).
+    /// How long each `kv_get` lookup takes, in milliseconds (the demo store's stand-in for I/O:
+    /// slept on the guest's thread on a synchronous tier, awaited on a timer on an async tier).
     #[arg(long, value_name = "MS", default_value_t = 0)]
     kv_delay: u64,
 }
@@ -84,8 +86,10 @@ fn main() -> anyhow::Result<()> {
         bail!("the guest exports no handler ((i32) -> (i32)) to serve");
     }
 
-    // 2. The server, on a tokio runtime whose blocking pool runs the guests.
+    // 2. The server, on a tokio runtime whose blocking pool (or, on an async tier, whose worker
+    //    threads) run the guests.
     let workers = args.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let asynchronous = engine.is_async();
     let options = Options {
         engine: Arc::from(engine),
         module: Arc::new(module),
@@ -93,7 +97,7 @@ fn main() -> anyhow::Result<()> {
         max_body: args.max_body,
         workers,
     };
-    server::runtime(workers)?.block_on(async {
+    server::runtime(workers, asynchronous)?.block_on(async {
         let (listener, address) = server::bind(args.listen).await.with_context(|| format!("cannot listen on {}", args.listen))?;
         eprintln!(
             "serve: {}/{} on http://{address}: POST /call/{{export}} ({workers} workers, at most {} requests in flight)",

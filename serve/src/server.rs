@@ -51,14 +51,22 @@ pub struct Options {
     pub max_concurrent: usize,
     /// The largest request body accepted, in bytes; a larger one is refused with 413.
     pub max_body: usize,
-    /// How many guests run at once (the size of tokio's blocking pool, set by whoever builds the
-    /// runtime: see [`runtime`]); shown by `GET /`.
+    /// How many threads run guests (tokio's blocking pool, or on an async tier its worker
+    /// threads, set by whoever builds the runtime: see [`runtime`]); shown by `GET /`.
     pub workers: usize,
 }
 
-/// A multi-threaded tokio runtime whose blocking pool, where guests run, has `workers` threads.
-pub fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().max_blocking_threads(workers.max(1)).enable_all().build()
+/// A multi-threaded tokio runtime with `workers` threads to run guests: its blocking pool, where
+/// the guests of a synchronous tier run, or, for an async tier (`asynchronous`), its worker
+/// threads, where guests run as tasks beside the connections.
+pub fn runtime(workers: usize, asynchronous: bool) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if asynchronous {
+        builder.worker_threads(workers.max(1));
+    } else {
+        builder.max_blocking_threads(workers.max(1));
+    }
+    builder.enable_all().build()
 }
 
 /// The server's counters, as `GET /stats` shows them.
@@ -175,7 +183,8 @@ impl App {
         }
     }
 
-    /// `POST /call/{export}`: admission, the body, then the guest on the blocking pool.
+    /// `POST /call/{export}`: admission, the body, then the guest: on the blocking pool, or as a
+    /// task of its own on an async tier.
     async fn call(self: Arc<Self>, export: String, request: Request<Incoming>) -> Response<Full<Bytes>> {
         if let Err(fault) = harness::check_handler(self.options.module.shape(), &export) {
             return self.refuse(StatusCode::NOT_FOUND, &fault.kind(), fault.to_string());
@@ -197,7 +206,11 @@ impl App {
             Err(response) => return response,
         };
         let app = Arc::clone(&self);
-        let ran = tokio::task::spawn_blocking(move || app.run(&export, &body, permit)).await;
+        let ran = if self.options.engine.is_async() {
+            tokio::spawn(async move { app.run_async(&export, &body, permit).await }).await
+        } else {
+            tokio::task::spawn_blocking(move || app.run(&export, &body, permit)).await
+        };
         match ran {
             Ok(Ok(response)) => {
                 self.stats.ok.fetch_add(1, Ordering::Relaxed);
@@ -240,6 +253,24 @@ impl App {
         let _gauge = InstanceGauge::new(&self.stats);
         let mut instance = self.options.engine.instantiate_module(&self.options.module, Sink::Discard)?;
         instance.call_with_input(export, request)
+    }
+
+    /// On an async tier, in a task: a new instance, the call (which yields while `kv_get` waits
+    /// and now and then while the guest computes), the instance dropped.
+    async fn run_async(
+        &self,
+        export: &str,
+        request: &[u8],
+        _permit: OwnedSemaphorePermit,
+    ) -> Result<Event<'static>, Failure> {
+        let _gauge = InstanceGauge::new(&self.stats);
+        let engine = &self.options.engine;
+        match engine.call_with_input_async(&self.options.module, export, request, Sink::Discard) {
+            Some(call) => call.await,
+            None => {
+                Err(Failure::with_detail(Fault::Runtime, format!("{}/{} is not async", engine.name(), engine.tier())))
+            }
+        }
     }
 
     fn refuse(&self, status: StatusCode, kind: &str, message: String) -> Response<Full<Bytes>> {

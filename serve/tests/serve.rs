@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use harness::{Config, Limits};
 use hyper::StatusCode;
-use serve::load::{self, Plan, ServeProcess};
+use serve::load::{self, Plan, ServeProcess, Target};
 use serve::server::{self, Options};
 
 fn tokio() -> tokio::runtime::Runtime {
@@ -23,19 +23,19 @@ fn tokio() -> tokio::runtime::Runtime {
 }
 
 #[test]
-fn every_runtime_serves_a_load_with_hostile_requests_and_answers_each_right() {
+fn every_runtime_and_async_tier_serves_a_load_with_hostile_requests_and_answers_each_right() {
     let rt = tokio();
     let mut problems = Vec::new();
-    for runtime in runtimes::RUNTIMES {
+    for target in Target::with_async_tiers(runtimes::RUNTIMES) {
         let plan = Plan {
             requests: 240,
             concurrency: 24,
             hostile_every: 4,
-            hostile: load::hostile_requests(runtime),
+            hostile: target.hostile_requests(),
             time_limit: Duration::from_secs(300),
         };
         let checked = rt.block_on(async {
-            let mut args = load::serve_args(runtime, Duration::from_millis(200));
+            let mut args = target.serve_args(Duration::from_millis(200));
             args.extend(["--kv-delay".to_owned(), "1".to_owned()]);
             let server = ServeProcess::start(std::path::Path::new(env!("CARGO_BIN_EXE_serve")), &args).await?;
             let outcome = load::run(server.address, &plan).await;
@@ -62,7 +62,7 @@ fn every_runtime_serves_a_load_with_hostile_requests_and_answers_each_right() {
             Ok(())
         });
         if let Err(e) = checked {
-            problems.push(format!("{}: {e:#}", runtime.name));
+            problems.push(format!("{}: {e:#}", target.label()));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -79,7 +79,32 @@ pub struct Wasmtime {
     /// With a timeout: the thread that increments the epoch at each instance's deadline.
     watchdog: Option<Watchdog>,
     /// On the `async` tier: the runtime the synchronous methods wait on.
-    runtime: Option<Arc<tokio::runtime::Runtime>>,
+    runtime: Option<Arc<Waiter>>,
+}
+
+/// The tokio runtime (current-thread, timers on) on which the `async` tier's synchronous methods
+/// wait for their futures. It may be dropped anywhere, in an async context too (where dropping a
+/// tokio runtime plainly panics): it holds no task of its own, so it shuts down in the background.
+#[derive(Debug)]
+struct Waiter(Option<tokio::runtime::Runtime>);
+
+impl Waiter {
+    fn new() -> std::io::Result<Self> {
+        Ok(Waiter(Some(tokio::runtime::Builder::new_current_thread().enable_time().build()?)))
+    }
+
+    /// Runs `future` to its end on the calling thread (which must not be in an async context).
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.0.as_ref().expect("the runtime is only taken out on drop").block_on(future)
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// On the `async` tier, how often a running guest yields to the executor (the ticker's period).
@@ -107,7 +132,7 @@ pub struct WasmtimeInstance {
     /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
     _alarm: Option<Alarm>,
     /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
-    runtime: Option<Arc<tokio::runtime::Runtime>>,
+    runtime: Option<Arc<Waiter>>,
 }
 
 impl harness::Engine for Wasmtime {
@@ -179,10 +204,7 @@ impl harness::Engine for Wasmtime {
         }
         let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         let runtime = if asynchronous {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .build()
-                .map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
+            let runtime = Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
             start_ticker(&engine).map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
             Some(Arc::new(runtime))
         } else {

@@ -6,16 +6,17 @@
 //! cargo run --release -p serve --bin load -- --runtime wasmi --requests 10000 --concurrency 100
 //! ```
 //!
-//! Each runtime gets a `serve` process of its own (the binary beside this one), started with the
-//! limits of [`serve::load::serve_args`], loaded, asked for its counters, then stopped with
-//! SIGTERM. Exits with status 1 if any response was wrong or missing.
+//! Each runtime, and each async tier beside its default one (wasmtime's `async`: sync beside
+//! async, unless `--no-async`), gets a `serve` process of its own (the binary beside this one),
+//! started with the limits of [`serve::load::Target::serve_args`], loaded, asked for its
+//! counters, then stopped with SIGTERM. Exits with status 1 if any response was wrong or missing.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Parser;
-use serve::load::{self, Plan, ServeProcess};
+use serve::load::{self, Plan, ServeProcess, Target};
 
 /// Loads `serve` with good and hostile requests on each runtime and checks every response.
 #[derive(Debug, Parser)]
@@ -23,6 +24,9 @@ struct Args {
     /// A runtime of this build, or `all` (repeatable).
     #[arg(long, value_name = "NAME", default_value = "all")]
     runtime: Vec<String>,
+    /// Only the tier `serve` picks by default, not the runtimes' async tiers too.
+    #[arg(long)]
+    no_async: bool,
     /// Requests per runtime.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     requests: usize,
@@ -64,6 +68,11 @@ fn main() -> anyhow::Result<()> {
             .map(|name| runtimes::find(name).with_context(|| format!("no runtime {name:?} in this build")))
             .collect::<anyhow::Result<_>>()?
     };
+    let targets = if args.no_async {
+        runtimes.into_iter().map(|runtime| Target { runtime, tier: None }).collect()
+    } else {
+        Target::with_async_tiers(runtimes)
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let mut failed = Vec::new();
     println!(
@@ -75,27 +84,28 @@ fn main() -> anyhow::Result<()> {
         "| runtime | requests/s | good p50 | good p99 | good p99.9 | hostile answered right | wrong or lost | RSS idle → peak | per instance |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    for r in runtimes {
+    for target in targets {
         let plan = Plan {
             requests: args.requests,
             concurrency: args.concurrency,
             hostile_every: args.hostile_every,
-            hostile: load::hostile_requests(r),
+            hostile: target.hostile_requests(),
             time_limit: Duration::from_secs(args.time_limit),
         };
-        let mut serve_args = load::serve_args(r, Duration::from_millis(args.timeout));
+        let label = target.label();
+        let mut serve_args = target.serve_args(Duration::from_millis(args.timeout));
         serve_args.extend(["--max-concurrent".to_owned(), args.concurrency.to_string()]);
         serve_args.extend(["--kv-delay".to_owned(), args.kv_delay.to_string()]);
         serve_args.extend(args.serve_arg.iter().cloned());
-        let row = runtime.block_on(one_runtime(r.name, &serve_exe, &serve_args, &plan));
+        let row = runtime.block_on(one_runtime(&label, &serve_exe, &serve_args, &plan));
         match row {
             Ok((line, outcome)) => {
                 println!("{line}");
                 if !outcome.all_right() {
-                    failed.push(format!("{}:\n{}", r.name, outcome.problems()));
+                    failed.push(format!("{label}:\n{}", outcome.problems()));
                 }
             }
-            Err(e) => failed.push(format!("{}: {e:#}", r.name)),
+            Err(e) => failed.push(format!("{label}: {e:#}")),
         }
     }
     if !failed.is_empty() {
