@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::{Event, HANDLER_PARAMS, HANDLER_RESULTS, ValType};
 
-use crate::fault::{Failure, Fault};
+use crate::fault::{Failure, Fault, Trap};
 use crate::limits::Config;
 use crate::shape::{ModuleShape, signature};
 use host_imports::{BoxFuture, Recorder, Sink};
@@ -74,6 +74,13 @@ pub trait Engine: Sized + Send + Sync {
         Ok((module, shape))
     }
 
+    /// The most instances this engine can hold at once, if it has a bound of its own (wasmtime's
+    /// pooling allocator has so many slots): past it, instantiation fails with
+    /// [`Fault::HostResources`]. A server keeps its instances under it.
+    fn max_instances(&self) -> Option<usize> {
+        None
+    }
+
     /// Whether this engine's tier runs guests as futures ([`Engine::call_with_input_async`]): a
     /// `kv_get` lookup suspends the guest and frees the thread until the value comes, and a guest
     /// that computes for long yields to the executor now and then. Its synchronous methods still
@@ -85,7 +92,8 @@ pub trait Engine: Sized + Send + Sync {
     /// On an async tier ([`Engine::is_async`]): a new instance of `module` (which
     /// [`Engine::load`] returned, and whose `export` passed [`check_handler`]), its handler
     /// `export` called with `input` ([`Instance::call_with_input`]), as a future to await on a
-    /// tokio runtime with time enabled. `None` on a synchronous tier.
+    /// tokio runtime with time enabled. `None` on a synchronous tier. (Through [`DynEngine`], the
+    /// future also ends with [`Trap::Timeout`] when the timeout passes while the guest waits.)
     fn call_with_input_async<'a>(
         &'a self,
         module: &'a Self::Module,
@@ -361,6 +369,9 @@ pub trait DynEngine: Send + Sync {
     /// [`Engine::is_async`].
     fn is_async(&self) -> bool;
 
+    /// [`Engine::max_instances`].
+    fn max_instances(&self) -> Option<usize>;
+
     /// [`Engine::call_with_input_async`] on a loaded module: `None` on a synchronous tier.
     fn call_with_input_async<'a>(
         &'a self,
@@ -449,6 +460,10 @@ where
         Engine::is_async(self)
     }
 
+    fn max_instances(&self) -> Option<usize> {
+        Engine::max_instances(self)
+    }
+
     fn call_with_input_async<'a>(
         &'a self,
         module: &'a LoadedModule,
@@ -459,10 +474,16 @@ where
         if !Engine::is_async(self) {
             return None;
         }
-        match downcast::<E>(module) {
-            Ok(typed) => Engine::call_with_input_async(self, typed, export, input, sink),
-            Err(failure) => Some(Box::pin(std::future::ready(Err(failure)))),
-        }
+        let call = match downcast::<E>(module) {
+            Ok(typed) => Engine::call_with_input_async(self, typed, export, input, sink)?,
+            Err(failure) => return Some(Box::pin(std::future::ready(Err(failure)))),
+        };
+        // The runtime stops a guest that runs past its deadline; this also ends a call that is
+        // waiting (for a `kv_get` lookup, say) when the deadline comes.
+        let Some(timeout) = self.config().limits.timeout else { return Some(call) };
+        Some(Box::pin(async move {
+            tokio::time::timeout(timeout, call).await.unwrap_or_else(|_| Err(Failure::new(Fault::Trap(Trap::Timeout))))
+        }))
     }
 
     fn stops_on_deadline(&self) -> bool {

@@ -9,13 +9,13 @@
 //!   the crate a copied host depends on.
 //! - [`Limits`] and [`Config`]: the resource limits every host enforces, the compiler tier;
 //!   [`Deadline`] and [`Watchdog`], for the hosts whose runtime is stopped by the clock from another
-//!   thread.
+//!   thread; [`Waiter`], on which an async tier's synchronous methods wait.
 //! - [`bench`](mod@bench): the no-op imports the comparison tool subtracts from the real ones.
 //! - [`cli::main`]: the command line of every host binary.
 //! - [`rewrite`]: a module's start function moved to an export, for the hosts that must run it
 //!   themselves to bound it.
 //!
-//! This crate depends on no runtime.
+//! This crate depends on no WebAssembly runtime (tokio runs the futures of async tiers).
 #![forbid(unsafe_code)]
 
 pub mod bench;
@@ -26,6 +26,7 @@ mod fault;
 mod limits;
 pub mod rewrite;
 mod shape;
+mod waiter;
 
 pub use deadline::{Alarm, Deadline, Watchdog};
 pub use engine::{
@@ -36,3 +37,4 @@ pub use fault::{Failure, Fault, Trap};
 pub use host_imports::{BoxFuture, GuestAllocator, HostError, HostErrorKind, KvLookup, Recorder, Sink};
 pub use limits::{Config, Limits, MIB};
 pub use shape::{ExportDesc, ExternType, ImportDesc, LinkError, ModuleShape, WASM_PAGE_SIZE};
+pub use waiter::Waiter;

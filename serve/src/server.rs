@@ -101,10 +101,17 @@ impl Drop for InstanceGauge<'_> {
     }
 }
 
+/// What a running request holds, released when it ends: its place among the requests in flight,
+/// and its instance slot.
+type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
+
 /// The server's state, shared by every connection.
 struct App {
     options: Options,
     permits: Arc<Semaphore>,
+    /// The instances alive at once, at most the engine's own bound ([`harness::Engine::max_instances`]);
+    /// a request admitted past it waits for one (there are at most `max_concurrent` such).
+    instance_slots: Arc<Semaphore>,
     stats: Stats,
 }
 
@@ -112,7 +119,9 @@ struct App {
 /// requests in flight finish (at most [`SHUTDOWN_GRACE`]) and returns.
 pub async fn serve(listener: TcpListener, options: Options, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(options.max_concurrent));
-    let app = Arc::new(App { options, permits, stats: Stats::default() });
+    let slots = options.engine.max_instances().map_or(options.max_concurrent, |n| n.min(options.max_concurrent));
+    let instance_slots = Arc::new(Semaphore::new(slots));
+    let app = Arc::new(App { options, permits, instance_slots, stats: Stats::default() });
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(shutdown);
     loop {
@@ -205,6 +214,11 @@ impl App {
             Ok(body) => body,
             Err(response) => return response,
         };
+        // Never closed: waiting here ends with a slot.
+        let Ok(slot) = Arc::clone(&self.instance_slots).acquire_owned().await else {
+            return self.refuse(StatusCode::INTERNAL_SERVER_ERROR, "server", "no instance slot".into());
+        };
+        let permit = (permit, slot);
         let app = Arc::clone(&self);
         let ran = if self.options.engine.is_async() {
             tokio::spawn(async move { app.run_async(&export, &body, permit).await }).await
@@ -249,7 +263,7 @@ impl App {
     }
 
     /// On a blocking thread: a new instance, the call, the instance dropped.
-    fn run(&self, export: &str, request: &[u8], _permit: OwnedSemaphorePermit) -> Result<Event<'static>, Failure> {
+    fn run(&self, export: &str, request: &[u8], _permit: Permits) -> Result<Event<'static>, Failure> {
         let _gauge = InstanceGauge::new(&self.stats);
         let mut instance = self.options.engine.instantiate_module(&self.options.module, Sink::Discard)?;
         instance.call_with_input(export, request)
@@ -257,12 +271,7 @@ impl App {
 
     /// On an async tier, in a task: a new instance, the call (which yields while `kv_get` waits
     /// and now and then while the guest computes), the instance dropped.
-    async fn run_async(
-        &self,
-        export: &str,
-        request: &[u8],
-        _permit: OwnedSemaphorePermit,
-    ) -> Result<Event<'static>, Failure> {
+    async fn run_async(&self, export: &str, request: &[u8], _permit: Permits) -> Result<Event<'static>, Failure> {
         let _gauge = InstanceGauge::new(&self.stats);
         let engine = &self.options.engine;
         match engine.call_with_input_async(&self.options.module, export, request, Sink::Discard) {

@@ -20,19 +20,30 @@
 //! `src/imports.rs`: the allocator called from `answer_*_alloc` too). A start function runs
 //! inside instantiation, where wasmi cannot resume, so with a timeout it is moved to an export
 //! ([`harness::rewrite::move_start`]) and called in slices right after instantiation.
+//!
+//! `async` is the default compilation mode with async host calls
+//! ([`harness::Engine::call_with_input_async`]): every call is resumable and runs in fuel
+//! slices; `kv_get` suspends the guest while the store's lookup is awaited, and the guest yields
+//! to the executor at the end of each slice ([`SLICE`] fuel). The synchronous
+//! [`harness::Instance`] methods work on this tier too: they wait for the future on the calling
+//! thread ([`harness::Waiter`]).
 #![forbid(unsafe_code)]
 
 mod imports;
 
 use std::sync::Arc;
 
+use common::Event;
 use harness::{
-    Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder, Sink, Trap,
-    bench,
+    BoxFuture, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder,
+    Sink, Trap, Waiter, bench,
 };
 use wasmi::{CompilationMode, Config, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
 
-use crate::imports::{DeadlinePassed, HostTrap, SLICE, Slices, State, call_in_slices, define_imports, find_allocator};
+pub use crate::imports::SLICE;
+use crate::imports::{
+    DeadlinePassed, HostCalls, HostTrap, Slices, State, call_async, call_in_slices, define_imports, find_allocator,
+};
 
 /// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
 fn define_bench_imports(linker: &mut Linker<State>) -> Result<(), wasmi::errors::LinkerError> {
@@ -47,6 +58,8 @@ pub struct Wasmi {
     linker: Linker<State>,
     config: harness::Config,
     tier: &'static str,
+    /// On the `async` tier: the runtime the synchronous methods wait on.
+    waiter: Option<Arc<Waiter>>,
 }
 
 /// A compiled module, and, with a timeout, the export its start function was moved to.
@@ -63,22 +76,27 @@ const START_EXPORT: &str = "host-wasmi start";
 pub struct WasmiInstance {
     store: Store<State>,
     instance: wasmi::Instance,
+    /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
+    waiter: Option<Arc<Waiter>>,
 }
 
 impl harness::Engine for Wasmi {
     const NAME: &'static str = "wasmi";
     /// wasmi's compilation modes: translate each function to wasmi bytecode on first use after
     /// validating the module (the default), translate everything up front, or also validate lazily.
-    const TIERS: &'static [&'static str] = &["lazy-translation", "eager", "lazy"];
+    /// `async`: the default mode, with async host calls.
+    const TIERS: &'static [&'static str] = &["lazy-translation", "eager", "lazy", "async"];
     const STOPS_ON_DEADLINE: bool = true;
     type Module = WasmiModule;
     type Instance = WasmiInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
+        let asynchronous = tier == "async";
         let mut wasmi_config = Config::default();
-        // With a timeout, fuel measures out the slices between two looks at the clock.
-        wasmi_config.consume_fuel(config.limits.fuel.is_some() || config.limits.timeout.is_some());
+        // With a timeout, fuel measures out the slices between two looks at the clock (and, on
+        // the async tier, between two yields).
+        wasmi_config.consume_fuel(config.limits.fuel.is_some() || config.limits.timeout.is_some() || asynchronous);
         wasmi_config.compilation_mode(match tier {
             "eager" => CompilationMode::Eager,
             "lazy" => CompilationMode::Lazy,
@@ -87,11 +105,41 @@ impl harness::Engine for Wasmi {
         let engine = wasmi::Engine::new(&wasmi_config);
         let mut linker = Linker::new(&engine);
         let setup = |e: wasmi::errors::LinkerError| Failure::new(Fault::Setup(format!("wasmi: {e}")));
-        define_imports(&mut linker).map_err(setup)?;
+        let calls = if asynchronous { HostCalls::Async } else { HostCalls::Blocking };
+        define_imports(&mut linker, calls).map_err(setup)?;
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        Ok(Wasmi { engine, linker, config: config.clone(), tier })
+        let waiter = match asynchronous {
+            true => Some(Arc::new(Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?)),
+            false => None,
+        };
+        Ok(Wasmi { engine, linker, config: config.clone(), tier, waiter })
+    }
+
+    fn is_async(&self) -> bool {
+        self.waiter.is_some()
+    }
+
+    fn call_with_input_async<'a>(
+        &'a self,
+        module: &'a WasmiModule,
+        export: &'a str,
+        input: &'a [u8],
+        sink: Sink,
+    ) -> Option<BoxFuture<'a, Result<Event<'static>, Failure>>> {
+        self.waiter.as_ref()?;
+        Some(Box::pin(async move {
+            let (mut store, instance) = self.new_instance(module, sink)?;
+            if let Some(start) = &module.start_export {
+                let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
+                call_async(&mut store, &start, &[], &mut []).await.map_err(failure)?;
+            }
+            let mut instance = self.finish_instance(module, store, instance)?;
+            let len = harness::begin_request(&mut instance.store.data_mut().recorder, input)?;
+            let outcome = instance.call_async(export, &[len]).await;
+            harness::end_request(&mut instance.store.data_mut().recorder, export, outcome)
+        }))
     }
 
     fn tier(&self) -> &'static str {
@@ -104,9 +152,10 @@ impl harness::Engine for Wasmi {
 
     fn compile(&self, wasm: &[u8]) -> Result<WasmiModule, Failure> {
         let invalid = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::InvalidModule, e);
-        let moved = match self.config.limits.timeout {
-            Some(_) => harness::rewrite::move_start(wasm, START_EXPORT).map_err(|e| invalid(&e))?,
-            None => None,
+        // Run in slices, a start function must be called after instantiation.
+        let moved = match self.config.limits.timeout.is_some() || self.waiter.is_some() {
+            true => harness::rewrite::move_start(wasm, START_EXPORT).map_err(|e| invalid(&e))?,
+            false => None,
         };
         let (wasm, start_export) = match &moved {
             Some(moved) => (&moved.wasm[..], Some(Arc::from(moved.export.as_str()))),
@@ -132,11 +181,29 @@ impl harness::Engine for Wasmi {
         )
     }
 
-    fn instantiate(&self, wasmi_module: &WasmiModule, sink: Sink) -> Result<WasmiInstance, Failure> {
+    fn instantiate(&self, module: &WasmiModule, sink: Sink) -> Result<WasmiInstance, Failure> {
+        let (mut store, instance) = self.new_instance(module, sink)?;
+        if let Some(start) = &module.start_export {
+            let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
+            match &self.waiter {
+                Some(waiter) => waiter.block_on(call_async(&mut store, &start, &[], &mut [])),
+                None => call_in_slices(&mut store, &start, &[], &mut []),
+            }
+            .map_err(failure)?;
+        }
+        self.finish_instance(module, store, instance)
+    }
+}
+
+impl Wasmi {
+    /// A store with its limits, fuel and slices, and `module` instantiated in it, its start
+    /// function not run yet if it was moved to an export.
+    fn new_instance(&self, wasmi_module: &WasmiModule, sink: Sink) -> Result<(Store<State>, wasmi::Instance), Failure> {
         let module = &wasmi_module.module;
         let limits = &self.config.limits;
-        let slices = Deadline::after(limits.timeout)
-            .map(|deadline| Slices { deadline: deadline.instant(), reserve: limits.fuel.unwrap_or(u64::MAX) });
+        let deadline = Deadline::after(limits.timeout).map(|deadline| deadline.instant());
+        let slices = (deadline.is_some() || self.waiter.is_some())
+            .then(|| Slices { deadline, reserve: limits.fuel.unwrap_or(u64::MAX) });
         let store_limits = StoreLimitsBuilder::new()
             .memory_size(self.config.limits.max_memory_bytes)
             .table_elements(usize::try_from(self.config.limits.max_table_elements).unwrap_or(usize::MAX))
@@ -166,27 +233,51 @@ impl harness::Engine for Wasmi {
             store.set_fuel(fuel).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
         let instance = self.linker.instantiate_and_start(&mut store, module).map_err(instantiate_failure)?;
-        if let Some(start) = &wasmi_module.start_export {
-            let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
-            call_in_slices(&mut store, &start, &[], &mut []).map_err(failure)?;
-        }
+        Ok((store, instance))
+    }
+
+    /// The instance made in `store`, with its memory and allocator looked up.
+    fn finish_instance(
+        &self,
+        wasmi_module: &WasmiModule,
+        mut store: Store<State>,
+        instance: wasmi::Instance,
+    ) -> Result<WasmiInstance, Failure> {
         let memory = instance
             .get_memory(&store, common::MEMORY_EXPORT)
-            .ok_or_else(|| Fault::Link(self.shape(wasmi_module).no_memory()))?;
+            .ok_or_else(|| Fault::Link(harness::Engine::shape(self, wasmi_module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&store, &instance);
-        Ok(WasmiInstance { store, instance })
+        Ok(WasmiInstance { store, instance, waiter: self.waiter.clone() })
     }
 }
 
-impl harness::Instance for WasmiInstance {
-    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+impl WasmiInstance {
+    /// [`harness::Instance::call`] as a future, on the `async` tier.
+    async fn call_async(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        let (func, params, mut results) = self.prepare_call(name, args)?;
+        call_async(&mut self.store, &func, &params, &mut results).await.map_err(failure)?;
+        Ok(results.first().and_then(Val::i32))
+    }
+
+    /// The export `name`, its arguments, and room for its results.
+    fn prepare_call(&mut self, name: &str, args: &[i32]) -> Result<(wasmi::Func, Vec<Val>, Vec<Val>), Failure> {
         let func = self
             .instance
             .get_func(&self.store, name)
             .ok_or_else(|| Fault::MissingExport { name: name.into(), available: Vec::new() })?;
         let params: Vec<Val> = args.iter().copied().map(Val::I32).collect();
-        let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        let results = vec![Val::I32(0); func.ty(&self.store).results().len()];
+        Ok((func, params, results))
+    }
+}
+
+impl harness::Instance for WasmiInstance {
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        if let Some(waiter) = self.waiter.clone() {
+            return waiter.block_on(self.call_async(name, args));
+        }
+        let (func, params, mut results) = self.prepare_call(name, args)?;
         call_in_slices(&mut self.store, &func, &params, &mut results).map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
     }
@@ -207,6 +298,14 @@ impl harness::Instance for WasmiInstance {
             .instance
             .get_typed_func::<(), ()>(&self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        if let Some(waiter) = self.waiter.clone() {
+            return waiter.block_on(async {
+                for _ in 0..times {
+                    call_async(&mut self.store, func.func(), &[], &mut []).await.map_err(failure)?;
+                }
+                Ok(())
+            });
+        }
         if self.store.data().slices.is_some() {
             for _ in 0..times {
                 call_in_slices(&mut self.store, func.func(), &[], &mut []).map_err(failure)?;

@@ -55,7 +55,7 @@ use harness::{
 use std::sync::Arc;
 
 use common::Event;
-use harness::BoxFuture;
+use harness::{BoxFuture, Waiter};
 use wasmtime::{
     InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
     Strategy, UpdateDeadline, Val,
@@ -80,31 +80,6 @@ pub struct Wasmtime {
     watchdog: Option<Watchdog>,
     /// On the `async` tier: the runtime the synchronous methods wait on.
     runtime: Option<Arc<Waiter>>,
-}
-
-/// The tokio runtime (current-thread, timers on) on which the `async` tier's synchronous methods
-/// wait for their futures. It may be dropped anywhere, in an async context too (where dropping a
-/// tokio runtime plainly panics): it holds no task of its own, so it shuts down in the background.
-#[derive(Debug)]
-struct Waiter(Option<tokio::runtime::Runtime>);
-
-impl Waiter {
-    fn new() -> std::io::Result<Self> {
-        Ok(Waiter(Some(tokio::runtime::Builder::new_current_thread().enable_time().build()?)))
-    }
-
-    /// Runs `future` to its end on the calling thread (which must not be in an async context).
-    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
-        self.0.as_ref().expect("the runtime is only taken out on drop").block_on(future)
-    }
-}
-
-impl Drop for Waiter {
-    fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
-            runtime.shutdown_background();
-        }
-    }
 }
 
 /// On the `async` tier, how often a running guest yields to the executor (the ticker's period).
@@ -215,6 +190,10 @@ impl harness::Engine for Wasmtime {
 
     fn is_async(&self) -> bool {
         self.runtime.is_some()
+    }
+
+    fn max_instances(&self) -> Option<usize> {
+        matches!(self.tier, "pooling" | "async").then_some(POOL_SLOTS as usize)
     }
 
     fn call_with_input_async<'a>(
