@@ -141,3 +141,53 @@ fn a_request_over_the_limits_is_refused_at_once_and_the_server_goes_on() {
         serving.await.expect("the server task").expect("a graceful shutdown");
     });
 }
+
+/// On an async tier, a guest waiting for `kv_get` frees its thread: 100 requests whose lookups
+/// take 10 s each, on one thread, all end within one lookup's time (on tokio's paused clock,
+/// which moves on only when every task waits: nothing here depends on this machine's speed).
+#[test]
+fn async_tiers_wait_for_lookups_without_holding_their_thread() {
+    const REQUESTS: usize = 100;
+    const LOOKUP: Duration = Duration::from_secs(10);
+    let config = Config { kv_delay: LOOKUP, ..Config::default() };
+    let mut checked = 0;
+    for tier in runtimes::all_tiers(&config) {
+        let label = tier.label();
+        let engine: Arc<dyn harness::DynEngine> = Arc::from(tier.engine.expect("every tier builds"));
+        if !engine.is_async() {
+            continue;
+        }
+        let module = Arc::new(engine.load_module(guest_wasm::GUEST_WASM).expect("the guest loads"));
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().expect("tokio");
+        let (elapsed, responses) = rt.block_on(async {
+            let start = tokio::time::Instant::now();
+            let mut calls = tokio::task::JoinSet::new();
+            for i in 0..REQUESTS {
+                let (engine, module) = (Arc::clone(&engine), Arc::clone(&module));
+                calls.spawn(async move {
+                    let name = format!("user {i}");
+                    let call =
+                        engine.call_with_input_async(&module, "handle_kv", name.as_bytes(), harness::Sink::Record);
+                    let response = call.expect("an async tier").await;
+                    (name, response)
+                });
+            }
+            let responses = calls.join_all().await;
+            (start.elapsed(), responses)
+        });
+        assert!(
+            (LOOKUP..2 * LOOKUP).contains(&elapsed),
+            "{label}: {REQUESTS} lookups of {LOOKUP:?} on one thread took {elapsed:?}"
+        );
+        assert_eq!(responses.len(), REQUESTS, "{label}");
+        for (name, response) in responses {
+            let expected = format!("Hello, {name}! (value of {name})");
+            match response {
+                Ok(common::Event::Str(text)) => assert_eq!(text, expected, "{label}"),
+                other => panic!("{label}: {name}: {other:?}"),
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 2, "the async tiers of wasmtime and wasmi, at least, ran: {checked}");
+}
