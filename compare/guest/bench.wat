@@ -16,6 +16,7 @@
   (import "env" "answer_cd" (func $answer_cd (param i32 i32 i32 i32 i32) (result i32)))
   (import "env" "answer_str_alloc" (func $answer_str_alloc (param i32 i32 i32)))
   (import "env" "answer_cd_alloc" (func $answer_cd_alloc (param i32 i32 i32)))
+  (import "env" "kv_get" (func $kv_get (param i32 i32 i32 i32 i32) (result i32)))
   (import "bench" "noop_i32" (func $noop_i32 (param i32)))
   (import "bench" "noop_i32_i32" (func $noop_i32_i32 (param i32 i32)))
   ;; Five pages: a 64 KiB payload at 0, the return area and length at 65536.., an output buffer
@@ -85,6 +86,14 @@
       (loop $next
         (br_if $done (i32.eqz (local.get $n)))
         (drop (call $answer_str (local.get $ptr) (local.get $len) (i32.const 65600) (i32.const 70000) (i32.const 65540)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $next))))
+
+  (func (export "loop_kv_get") (param $ptr i32) (param $len i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (drop (call $kv_get (local.get $ptr) (local.get $len) (i32.const 65600) (i32.const 70000) (i32.const 65540)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $next))))
 

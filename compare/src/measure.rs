@@ -285,6 +285,15 @@ pub(crate) fn specs() -> Vec<Spec> {
         LoopArgs::new("loop-answer-cd-alloc", CD_TEXT),
         Some(Import::AnswerCdAlloc),
     ));
+    // A lookup whose store answers at once (no delay): what waiting costs on the async tiers,
+    // beside the blocking binding, with nothing waited for.
+    specs.push(loop_spec(
+        "answer.kv_get",
+        "kv_get, 16 B key, value into a buffer (store answers at once)",
+        LoopArgs::new("loop_kv_get", KV_BENCH_KEY),
+        None,
+        Some(Import::KvGet),
+    ));
     let other =
         |id: &str, title: &str, group, unit, kind| Spec { id: id.into(), title: title.into(), group, unit, kind };
     specs.push(other("enter.noop", "no-op export", Group::GuestCall, "ns", Kind::EnterGuest));
@@ -345,6 +354,9 @@ pub(crate) fn specs() -> Vec<Spec> {
     ]);
     specs
 }
+
+/// The key of the `answer.kv_get` row: 16 bytes, in the demo store.
+const KV_BENCH_KEY: &str = "user 1234567890";
 
 /// `16 B`, `4 KiB`, `64 KiB`.
 pub(crate) fn bytes(size: usize) -> String {
@@ -648,6 +660,24 @@ impl Sampler for Runner<'_> {
 /// bytes in and out, or the kernel natively.
 pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
     match &spec.kind {
+        Kind::Loop { core: Some(LoopArgs { payload, len, .. }), import: Some(Import::KvGet), .. } => {
+            // The key decoded, looked up in the demo store, the value written after it.
+            let mut memory = payload.clone();
+            memory.resize(payload.len() + 64 + 4, 0);
+            let out = u32::try_from(payload.len()).ok()?;
+            let len_ptr = u32::try_from(memory.len() - 4).ok()?;
+            let buffer = common::OutputBuffer { ptr: out, cap: len_ptr - out, len_ptr };
+            let n = 1_000u32.max((budget.target.as_secs_f64() / 50e-9) as u32);
+            let (ok, elapsed) = time(|| {
+                (0..n).all(|_| {
+                    let memory = black_box(&mut memory);
+                    let value =
+                        common::answer::kv_key(memory, 0, *len, buffer).ok().and_then(host_imports::DemoStore::value);
+                    common::answer::kv_answer(memory, value.as_deref(), buffer).is_ok_and(|s| s == common::Status::Ok)
+                })
+            });
+            ok.then(|| ns(elapsed) / f64::from(n))
+        }
         Kind::Loop { core: Some(LoopArgs { payload, len, .. }), import: Some(import), .. } if answers(*import) => {
             // The answer into a buffer after the payload (for the `_alloc` rows, the same answer
             // and copy without the allocator).
