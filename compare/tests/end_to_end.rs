@@ -68,10 +68,10 @@ fn tiny_run_writes_a_complete_report() {
             // sample in every round (memory is measured once).
             let jit = label.starts_with("wasmtime/") || label.starts_with("wasmer/");
             // The host of components has no answer into a buffer (its answers come back through
-            // cabi_realloc) and loads nothing precompiled; the rows of a string taken owned or
-            // borrowed are the component model's alone.
+            // cabi_realloc), no key-value lookup, and loads nothing precompiled; the rows of a
+            // string taken owned or borrowed are the component model's alone.
             let component = label.starts_with("wasmtime-component/");
-            let buffer_answer = id.starts_with("answer.str.") || id == "answer.cd";
+            let buffer_answer = id.starts_with("answer.str.") || id == "answer.cd" || id == "answer.kv_get";
             // Extism (with the `peers` feature) has the rows of its request path only.
             let extism_rows = ["call.log_str.", "enter.", "startup.", "exec.kernel", "memory."];
             let extism = label.starts_with("extism/");
