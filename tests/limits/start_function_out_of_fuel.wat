@@ -1,8 +1,8 @@
-;; A start function that never returns: fuel stops it before the module is instantiated. Known
-;; difference: wasmer's metering middleware ends the guest with `unreachable`, and the host tells
-;; the two apart by reading the instance's metering points, but a failed instantiation leaves no
-;; instance to read them from, so wasmer says `trap.unreachable` (golden file `.wasmer.txt`).
-;; Found by the generated-module test.
+;; A start function that never returns: fuel stops it before the module is instantiated. Found by
+;; the generated-module test on wasmer, whose metering middleware ends the guest with
+;; `unreachable`: the host tells the two apart by reading the instance's metering points, which a
+;; failed instantiation has none of. host-wasmer now moves a start function to an export when it
+;; meters fuel and calls it right after instantiation, so every runtime says `trap.out-of-fuel`.
 (module
   (import "env" "log_int" (func $log_int (param i32)))
   (memory (export "memory") 1)

@@ -231,11 +231,6 @@ fn exports_module(u: &mut Unstructured<'_>) -> arbitrary::Result<(Vec<u8>, bool,
 ///   uses `externref` (`invalid-module`: "gc types are disallowed"), which wasmer and wasmi run.
 ///   wasm-smith cannot generate reference types without `externref`, so a module that uses it is
 ///   generated again, from the same input, without reference types (counted in the statistics).
-/// - **Running out of fuel in a start function**: wasmer reports it as `trap.unreachable` (its
-///   metering middleware ends the guest with `unreachable`, and host-wasmer tells the two apart
-///   by reading the instance's metering points, but a failed instantiation leaves no instance to
-///   read them from); wasmtime and wasmi say `trap.out-of-fuel`. Accepted at the start function
-///   only, where the fuel recheck would otherwise report it.
 /// - **Exports named `wasmer_metering_remaining_points` or `wasmer_metering_points_exhausted`**:
 ///   with fuel, wasmer's metering middleware replaces a guest export of these names with a global
 ///   of its own (host-wasmer then leaves them out of the module's shape), so the guest's export
@@ -252,8 +247,10 @@ fn exports_module(u: &mut Unstructured<'_>) -> arbitrary::Result<(Vec<u8>, bool,
 ///
 /// Fixed since they were found (and generated again): more than one memory or table (refused as
 /// `limit` everywhere; wasmi said `runtime` and wasmer ran them), segments out of bounds at
-/// instantiation (a trap everywhere; wasmi said `limit` or `runtime`), and the `wasmer_metering_*`
-/// names without fuel (host-wasmer hid them even then).
+/// instantiation (a trap everywhere; wasmi said `limit` or `runtime`), the `wasmer_metering_*`
+/// names without fuel (host-wasmer hid them even then), and running out of fuel in a start
+/// function (wasmer said `trap.unreachable`: host-wasmer now runs a start function after
+/// instantiation when it meters fuel, where the metering points can be read).
 fn include_known() -> bool {
     std::env::var_os("GENERATED_INCLUDE_KNOWN").is_some_and(|v| v == "1")
 }
@@ -649,9 +646,7 @@ fn compare_pair(a: &Trace, b: &Trace) -> Result<Option<usize>, Divergence> {
 /// With a hundred times the fuel, no tier may run out of fuel at `step` where another tier finished it
 /// on the base fuel (in `base`).
 fn check_fuel_recheck(base: &[Trace], again: &[Trace], step: usize) -> Result<(), Divergence> {
-    let finished = base
-        .iter()
-        .find(|t| t.steps.get(step).is_some_and(|s| !exhausted(&s.outcome) && !known_fuel_divergence(&t.label, s)));
+    let finished = base.iter().find(|t| t.steps.get(step).is_some_and(|s| !exhausted(&s.outcome)));
     let Some(finished) = finished else { return Ok(()) };
     match again.iter().find(|t| t.steps.get(step).is_some_and(|s| out_of_fuel(&s.outcome))) {
         Some(stuck) => Err(Divergence {
@@ -679,15 +674,6 @@ fn known_load_divergence(trace: &Trace) -> bool {
             || refused_because("tinywasm/", "logical operand width mismatch"))
 }
 
-/// Known divergence (see `include_known`): wasmer reports running out of fuel in a start
-/// function as `trap.unreachable`.
-fn known_fuel_divergence(label: &str, step: &Step) -> bool {
-    !include_known()
-        && label.starts_with("wasmer/")
-        && step.what == "instantiate"
-        && step.outcome == Err(Fault::Trap(Trap::Unreachable))
-}
-
 /// Where two tiers disagree.
 #[derive(Debug)]
 struct Divergence {
@@ -712,10 +698,7 @@ fn check(generated: &Generated, stats: Option<&Mutex<Stats>>) -> Result<(), Dive
     if let Some(stats) = stats {
         let mut stats = stats.lock().expect("stats");
         stats.rechecked += u64::from(fuel_sensitive.is_some());
-        let known_fuel =
-            |step| traces.iter().any(|t| t.steps.get(step).is_some_and(|s| known_fuel_divergence(&t.label, s)));
-        let known = traces.iter().any(|t| t.steps.iter().any(|s| s.known) || known_load_divergence(t))
-            || fuel_sensitive.is_some_and(known_fuel);
+        let known = traces.iter().any(|t| t.steps.iter().any(|s| s.known) || known_load_divergence(t));
         stats.known += u64::from(known);
         stats.record(&traces[0], generated);
     }

@@ -25,6 +25,15 @@
 //! interrupt that lands while the guest is not running (a host function running, or about to
 //! enter the guest) can be missed, so the alarm repeats it every millisecond until the instance
 //! is dropped, and a call that starts past its deadline is refused before it enters.
+//!
+//! `async` is Cranelift with an async `kv_get` (wasmer's `experimental-async`): every call into
+//! the guest is a `call_async` on a coroutine of its own, and the lookup is awaited with the
+//! guest suspended. wasmer's async store is not `Send` and its trap handling allows one
+//! coroutine in flight per thread, so the call is waited for on the calling thread
+//! ([`harness::Waiter`]): the output is that of every tier, but a server gains no thread from it
+//! ([`harness::Engine::is_async`] is false: `serve` runs it on its blocking pool). A start
+//! function is moved to an export ([`harness::rewrite::move_start`]) and called the same way after
+//! instantiation, since an async import cannot run inside wasmer's synchronous instantiation.
 // Only `tunables.rs` (to forward wasmer's unsafe trait methods) and loading a precompiled module
 // need `unsafe`; each says why there.
 #![deny(unsafe_code)]
@@ -38,7 +47,7 @@ use std::time::{Duration, Instant};
 
 use harness::{
     Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
-    Recorder, Sink, Trap, Watchdog, bench,
+    Recorder, Sink, Trap, Waiter, Watchdog, bench,
 };
 use wasmer::sys::CompilerConfig;
 use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, Value};
@@ -46,7 +55,7 @@ use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points};
 use wasmer_types::TrapCode;
 
-use crate::imports::{State, find_allocator, imports};
+use crate::imports::{HostCalls, State, find_allocator, imports};
 
 /// The no-op benchmark imports ([`harness::bench`]), for the comparison tool only.
 fn define_bench_imports(store: &mut Store, imports: &mut wasmer::Imports) {
@@ -65,7 +74,13 @@ pub struct Wasmer {
     tier: &'static str,
     /// With a timeout: the thread that interrupts each instance at its deadline.
     watchdog: Option<Watchdog>,
+    /// On the `async` tier: the runtime every call waits on.
+    waiter: Option<Arc<Waiter>>,
 }
+
+/// The name a start function is moved to, with fuel and on the `async` tier (made unique in each
+/// module).
+const START_EXPORT: &str = "host-wasmer start";
 
 /// How often an instance past its deadline is interrupted again, in case an interrupt was missed.
 const INTERRUPT_AGAIN_EVERY: Duration = Duration::from_millis(1);
@@ -75,6 +90,8 @@ const INTERRUPT_AGAIN_EVERY: Duration = Duration::from_millis(1);
 pub struct WasmerModule {
     engine: wasmer::Engine,
     module: Module,
+    /// With fuel and on the `async` tier, the export the module's start function was moved to.
+    start_export: Option<Arc<str>>,
 }
 
 /// An engine compiling with `tier` and enforcing `limits`: metering for fuel, tunables for memory
@@ -106,7 +123,10 @@ const METERING_EXPORTS: [&str; 2] = ["wasmer_metering_remaining_points", "wasmer
 
 /// One guest instance in its own store.
 pub struct WasmerInstance {
-    store: Store,
+    /// The instance's store: out only during a call on the `async` tier, which holds `&mut self`.
+    store: Option<Store>,
+    /// On the `async` tier: the engine's runtime, on which every call waits.
+    waiter: Option<Arc<Waiter>>,
     /// Whether the module was compiled with the metering middleware.
     metered: bool,
     /// When the instance must be done by, if there is a timeout.
@@ -119,7 +139,7 @@ pub struct WasmerInstance {
 
 impl harness::Engine for Wasmer {
     const NAME: &'static str = "wasmer";
-    const TIERS: &'static [&'static str] = &["cranelift", "singlepass", "bounds-checked"];
+    const TIERS: &'static [&'static str] = &["cranelift", "singlepass", "bounds-checked", "async"];
     const SMALL_ADDRESS_SPACE_TIER: Option<&'static str> = Some("bounds-checked");
     const STOPS_ON_DEADLINE: bool = cfg!(unix);
     type Module = WasmerModule;
@@ -129,7 +149,11 @@ impl harness::Engine for Wasmer {
         let tier = harness::check_config::<Self>(config)?;
         let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
         let watchdog = harness::Watchdog::for_limits(&config.limits)?;
-        Ok(Wasmer { engine, config: config.clone(), tier, watchdog })
+        let waiter = match tier {
+            "async" => Some(Arc::new(Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?)),
+            _ => None,
+        };
+        Ok(Wasmer { engine, config: config.clone(), tier, watchdog, waiter })
     }
 
     fn tier(&self) -> &'static str {
@@ -142,11 +166,25 @@ impl harness::Engine for Wasmer {
 
     fn compile(&self, wasm: &[u8]) -> Result<WasmerModule, Failure> {
         let engine = self.engine.clone().unwrap_or_else(|| new_engine(&self.config.limits, self.tier));
-        let module = Module::new(&engine, wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
-        Ok(WasmerModule { engine, module })
+        let invalid = |e: &dyn std::fmt::Display| Failure::with_detail(Fault::InvalidModule, e);
+        // A start function that runs out of fuel inside instantiation cannot be told from one that
+        // executes `unreachable` (no instance to read the points of), and an async import cannot
+        // run inside wasmer's synchronous instantiation: with fuel, and on the `async` tier, the
+        // start function is moved to an export and called right after instantiation instead.
+        let moved = match self.waiter.is_some() || self.config.limits.fuel.is_some() {
+            true => harness::rewrite::move_start(wasm, START_EXPORT).map_err(|e| invalid(&e))?,
+            false => None,
+        };
+        let (wasm, start_export) = match &moved {
+            Some(moved) => (&moved.wasm[..], Some(Arc::from(moved.export.as_str()))),
+            None => (wasm, None),
+        };
+        let module = Module::new(&engine, wasm).map_err(|e| invalid(&e))?;
+        Ok(WasmerModule { engine, module, start_export })
     }
 
     fn shape(&self, module: &WasmerModule) -> ModuleShape {
+        let hidden = module.start_export.as_deref();
         ModuleShape::new(
             module
                 .module
@@ -160,6 +198,7 @@ impl harness::Engine for Wasmer {
                 // are not the guest's. (It takes their names: a guest export of the same name is
                 // replaced, a limitation of wasmer's metering, documented in the README.)
                 .filter(|e| !(self.config.limits.fuel.is_some() && METERING_EXPORTS.contains(&e.name())))
+                .filter(|e| Some(e.name()) != hidden)
                 .map(|e| ExportDesc { name: e.name().into(), ty: extern_type(e.ty()) })
                 .collect(),
         )
@@ -180,7 +219,12 @@ impl harness::Engine for Wasmer {
             // file is in the caller's own output directory.
             #[allow(unsafe_code)]
             let reloaded = unsafe { Module::deserialize_from_file(&module.engine, path) }.map_err(|e| runtime(&e))?;
-            Ok((WasmerModule { engine: module.engine.clone(), module: reloaded }, start.elapsed()))
+            let reloaded = WasmerModule {
+                engine: module.engine.clone(),
+                module: reloaded,
+                start_export: module.start_export.clone(),
+            };
+            Ok((reloaded, start.elapsed()))
         };
         Some(reload())
     }
@@ -205,7 +249,8 @@ impl harness::Engine for Wasmer {
         let alarm = self.set_deadline(&store, deadline);
         let state = State { memory: None, allocator: GuestAllocator::Missing, recorder: self.config.recorder(sink) };
         let env = FunctionEnv::new(&mut store, state);
-        let mut imports = imports(&mut store, &env);
+        let calls = if self.waiter.is_some() { HostCalls::Async } else { HostCalls::Blocking };
+        let mut imports = imports(&mut store, &env, calls);
         if self.config.bench_imports {
             define_bench_imports(&mut store, &mut imports);
         }
@@ -217,10 +262,23 @@ impl harness::Engine for Wasmer {
             .map_err(|e| Failure::with_detail(Fault::Link(self.shape(module).no_memory()), e))?
             .clone();
         let allocator = find_allocator(&store, &instance);
-        let state = env.as_mut(&mut store);
+        let mut instance = WasmerInstance {
+            store: Some(store),
+            waiter: self.waiter.clone(),
+            metered: self.config.limits.fuel.is_some(),
+            deadline,
+            _alarm: alarm,
+            env,
+            instance,
+        };
+        // The start function, moved: it runs before the memory is bound, as inside instantiation.
+        if let Some(start) = &module.start_export {
+            instance.call_export(start, &[])?;
+        }
+        let state = instance.env.as_mut(instance.store.as_mut().expect("the store is back after each call"));
         state.memory = Some(memory);
         state.allocator = allocator;
-        Ok(WasmerInstance { store, metered: self.config.limits.fuel.is_some(), deadline, _alarm: alarm, env, instance })
+        Ok(instance)
     }
 }
 
@@ -241,59 +299,116 @@ impl Wasmer {
     }
 }
 
-impl harness::Instance for WasmerInstance {
-    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+impl WasmerInstance {
+    /// The store (out only while a call on the `async` tier runs, which holds `&mut self`).
+    fn store(&self) -> &Store {
+        self.store.as_ref().expect("the store is back after each call")
+    }
+
+    /// The store, mutably.
+    fn store_mut(&mut self) -> &mut Store {
+        self.store.as_mut().expect("the store is back after each call")
+    }
+
+    /// Calls the export `name`: plainly, or on the `async` tier with `call_async` on a coroutine,
+    /// waited for on this thread.
+    fn call_export(&mut self, name: &str, args: &[i32]) -> Result<Box<[Value]>, Failure> {
         // An interrupt sent while the guest was not running is not kept: refuse a call that
         // starts too late (then the repeated interrupts stop one that passes it while running).
         if self.deadline.is_some_and(Deadline::passed) {
             return Err(Failure::new(Fault::Trap(Trap::Timeout)));
         }
         let func =
-            self.instance.exports.get_function(name).map_err(|e| {
+            self.instance.exports.get_function(name).cloned().map_err(|e| {
                 Failure::with_detail(Fault::MissingExport { name: name.into(), available: Vec::new() }, e)
             })?;
         let params: Vec<Value> = args.iter().copied().map(Value::I32).collect();
-        let results = func.call(&mut self.store, &params).map_err(|error| {
+        let called = match self.waiter.clone() {
+            Some(waiter) => self.on_coroutine(|store| waiter.block_on(func.call_async(store, params))),
+            None => func.call(self.store_mut(), &params),
+        };
+        called.map_err(|error| {
             // Metering makes the guest execute `unreachable` when the points run out.
-            if self.metered && get_remaining_points(&mut self.store, &self.instance) == MeteringPoints::Exhausted {
+            let store = self.store.as_mut().expect("the store is back after each call");
+            if self.metered && get_remaining_points(store, &self.instance) == MeteringPoints::Exhausted {
                 return Failure::new(Fault::Trap(Trap::OutOfFuel));
             }
             past_deadline(self.deadline, failure(error))
-        })?;
+        })
+    }
+
+    /// Runs `call` with the store made async, and takes the store back.
+    fn on_coroutine<T>(
+        &mut self,
+        call: impl FnOnce(&wasmer::StoreAsync) -> Result<T, RuntimeError>,
+    ) -> Result<T, RuntimeError> {
+        let store = self.store.take().expect("the store is back after each call").into_async();
+        let result = call(&store);
+        match store.into_store() {
+            Ok(store) => self.store = Some(store),
+            Err(_) => return Err(RuntimeError::new("wasmer kept a handle on the store after the call")),
+        }
+        result
+    }
+}
+
+impl harness::Instance for WasmerInstance {
+    fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        let results = self.call_export(name, args)?;
         Ok(results.first().and_then(Value::i32))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
-        let memory = self.env.as_ref(&self.store).memory.clone().ok_or(Fault::Runtime)?;
-        memory.view(&self.store).write(u64::from(offset), bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
+        let memory = self.env.as_ref(self.store()).memory.clone().ok_or(Fault::Runtime)?;
+        memory.view(self.store()).write(u64::from(offset), bytes).map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn read_memory(&mut self) -> Result<Vec<u8>, Failure> {
-        let memory = self.env.as_ref(&self.store).memory.clone().ok_or(Fault::Runtime)?;
-        memory.view(&self.store).copy_to_vec().map_err(|e| Failure::with_detail(Fault::Runtime, e))
+        let memory = self.env.as_ref(self.store()).memory.clone().ok_or(Fault::Runtime)?;
+        memory.view(self.store()).copy_to_vec().map_err(|e| Failure::with_detail(Fault::Runtime, e))
     }
 
     fn call_repeatedly(&mut self, name: &str, times: u64) -> Result<(), Failure> {
         let func = self
             .instance
             .exports
-            .get_typed_function::<(), ()>(&self.store, name)
+            .get_typed_function::<(), ()>(self.store(), name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
+        let deadline = self.deadline;
+        let call = |result: Result<(), RuntimeError>| result.map_err(|e| past_deadline(deadline, failure(e)));
+        if let Some(waiter) = self.waiter.clone() {
+            return self
+                .on_coroutine(|store| {
+                    waiter.block_on(async {
+                        for _ in 0..times {
+                            if deadline.is_some_and(Deadline::passed) {
+                                return Ok(Err(Failure::new(Fault::Trap(Trap::Timeout))));
+                            }
+                            if let Err(e) = func.call_async(store).await {
+                                return Ok(call(Err(e)));
+                            }
+                        }
+                        Ok(Ok(()))
+                    })
+                })
+                .map_err(failure)?;
+        }
         for _ in 0..times {
-            if self.deadline.is_some_and(Deadline::passed) {
+            if deadline.is_some_and(Deadline::passed) {
                 return Err(Failure::new(Fault::Trap(Trap::Timeout)));
             }
-            func.call(&mut self.store).map_err(|e| past_deadline(self.deadline, failure(e)))?;
+            call(func.call(self.store_mut()))?;
         }
         Ok(())
     }
 
     fn recorder(&self) -> &Recorder {
-        &self.env.as_ref(&self.store).recorder
+        &self.env.as_ref(self.store()).recorder
     }
 
     fn recorder_mut(&mut self) -> &mut Recorder {
-        &mut self.env.as_mut(&mut self.store).recorder
+        let store = self.store.as_mut().expect("the store is back after each call");
+        &mut self.env.as_mut(store).recorder
     }
 }
 
