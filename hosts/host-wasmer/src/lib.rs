@@ -75,7 +75,7 @@ pub struct Wasmer {
     /// With a timeout: the thread that interrupts each instance at its deadline.
     watchdog: Option<Watchdog>,
     /// On the `async` tier: the runtime every call waits on.
-    waiter: Option<Arc<Waiter>>,
+    waiter: Option<Waiter>,
 }
 
 /// The name a start function is moved to, with fuel and on the `async` tier (made unique in each
@@ -126,7 +126,7 @@ pub struct WasmerInstance {
     /// The instance's store: out only during a call on the `async` tier, which holds `&mut self`.
     store: Option<Store>,
     /// On the `async` tier: the engine's runtime, on which every call waits.
-    waiter: Option<Arc<Waiter>>,
+    waiter: Option<Waiter>,
     /// Whether the module was compiled with the metering middleware.
     metered: bool,
     /// When the instance must be done by, if there is a timeout.
@@ -149,10 +149,7 @@ impl harness::Engine for Wasmer {
         let tier = harness::check_config::<Self>(config)?;
         let engine = if config.limits.fuel.is_some() { None } else { Some(new_engine(&config.limits, tier)) };
         let watchdog = harness::Watchdog::for_limits(&config.limits)?;
-        let waiter = match tier {
-            "async" => Some(Arc::new(Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?)),
-            _ => None,
-        };
+        let waiter = (tier == "async").then_some(Waiter);
         Ok(Wasmer { engine, config: config.clone(), tier, watchdog, waiter })
     }
 
@@ -264,7 +261,7 @@ impl harness::Engine for Wasmer {
         let allocator = find_allocator(&store, &instance);
         let mut instance = WasmerInstance {
             store: Some(store),
-            waiter: self.waiter.clone(),
+            waiter: self.waiter,
             metered: self.config.limits.fuel.is_some(),
             deadline,
             _alarm: alarm,
@@ -323,8 +320,12 @@ impl WasmerInstance {
                 Failure::with_detail(Fault::MissingExport { name: name.into(), available: Vec::new() }, e)
             })?;
         let params: Vec<Value> = args.iter().copied().map(Value::I32).collect();
-        let called = match self.waiter.clone() {
-            Some(waiter) => self.on_coroutine(|store| waiter.block_on(func.call_async(store, params))),
+        let called = match self.waiter {
+            Some(waiter) => self.on_coroutine(|store| {
+                waiter
+                    .block_on(func.call_async(store, params))
+                    .unwrap_or_else(|f| Err(RuntimeError::new(f.to_string())))
+            }),
             None => func.call(self.store_mut(), &params),
         };
         called.map_err(|error| {
@@ -376,22 +377,21 @@ impl harness::Instance for WasmerInstance {
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         let deadline = self.deadline;
         let call = |result: Result<(), RuntimeError>| result.map_err(|e| past_deadline(deadline, failure(e)));
-        if let Some(waiter) = self.waiter.clone() {
+        if let Some(waiter) = self.waiter {
+            // The outer `Result` is the store's return ([`WasmerInstance::on_coroutine`]).
             return self
                 .on_coroutine(|store| {
-                    waiter.block_on(async {
+                    Ok(waiter.block_on(async {
                         for _ in 0..times {
                             if deadline.is_some_and(Deadline::passed) {
-                                return Ok(Err(Failure::new(Fault::Trap(Trap::Timeout))));
+                                return Err(Failure::new(Fault::Trap(Trap::Timeout)));
                             }
-                            if let Err(e) = func.call_async(store).await {
-                                return Ok(call(Err(e)));
-                            }
+                            call(func.call_async(store).await)?;
                         }
-                        Ok(Ok(()))
-                    })
+                        Ok(())
+                    }))
                 })
-                .map_err(failure)?;
+                .map_err(failure)??;
         }
         for _ in 0..times {
             if deadline.is_some_and(Deadline::passed) {

@@ -59,7 +59,7 @@ pub struct Wasmi {
     config: harness::Config,
     tier: &'static str,
     /// On the `async` tier: the runtime the synchronous methods wait on.
-    waiter: Option<Arc<Waiter>>,
+    waiter: Option<Waiter>,
 }
 
 /// A compiled module, and, with a timeout, the export its start function was moved to.
@@ -77,7 +77,7 @@ pub struct WasmiInstance {
     store: Store<State>,
     instance: wasmi::Instance,
     /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
-    waiter: Option<Arc<Waiter>>,
+    waiter: Option<Waiter>,
 }
 
 impl harness::Engine for Wasmi {
@@ -110,10 +110,7 @@ impl harness::Engine for Wasmi {
         if config.bench_imports {
             define_bench_imports(&mut linker).map_err(setup)?;
         }
-        let waiter = match asynchronous {
-            true => Some(Arc::new(Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?)),
-            false => None,
-        };
+        let waiter = asynchronous.then_some(Waiter);
         Ok(Wasmi { engine, linker, config: config.clone(), tier, waiter })
     }
 
@@ -186,7 +183,7 @@ impl harness::Engine for Wasmi {
         if let Some(start) = &module.start_export {
             let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
             match &self.waiter {
-                Some(waiter) => waiter.block_on(call_async(&mut store, &start, &[], &mut [])),
+                Some(waiter) => waiter.block_on(call_async(&mut store, &start, &[], &mut []))?,
                 None => call_in_slices(&mut store, &start, &[], &mut []),
             }
             .map_err(failure)?;
@@ -248,7 +245,7 @@ impl Wasmi {
             .ok_or_else(|| Fault::Link(harness::Engine::shape(self, wasmi_module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&store, &instance);
-        Ok(WasmiInstance { store, instance, waiter: self.waiter.clone() })
+        Ok(WasmiInstance { store, instance, waiter: self.waiter })
     }
 }
 
@@ -274,8 +271,8 @@ impl WasmiInstance {
 
 impl harness::Instance for WasmiInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
-        if let Some(waiter) = self.waiter.clone() {
-            return waiter.block_on(self.call_async(name, args));
+        if let Some(waiter) = self.waiter {
+            return waiter.block_on(self.call_async(name, args))?;
         }
         let (func, params, mut results) = self.prepare_call(name, args)?;
         call_in_slices(&mut self.store, &func, &params, &mut results).map_err(failure)?;
@@ -298,13 +295,13 @@ impl harness::Instance for WasmiInstance {
             .instance
             .get_typed_func::<(), ()>(&self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        if let Some(waiter) = self.waiter.clone() {
+        if let Some(waiter) = self.waiter {
             return waiter.block_on(async {
                 for _ in 0..times {
                     call_async(&mut self.store, func.func(), &[], &mut []).await.map_err(failure)?;
                 }
                 Ok(())
-            });
+            })?;
         }
         if self.store.data().slices.is_some() {
             for _ in 0..times {

@@ -52,7 +52,6 @@ use harness::{
     Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
     Recorder, Sink, Trap, Watchdog, bench,
 };
-use std::sync::Arc;
 
 use common::Event;
 use harness::{BoxFuture, Waiter};
@@ -79,7 +78,7 @@ pub struct Wasmtime {
     /// With a timeout: the thread that increments the epoch at each instance's deadline.
     watchdog: Option<Watchdog>,
     /// On the `async` tier: the runtime the synchronous methods wait on.
-    runtime: Option<Arc<Waiter>>,
+    runtime: Option<Waiter>,
 }
 
 /// On the `async` tier, how often a running guest yields to the executor (the ticker's period).
@@ -107,7 +106,7 @@ pub struct WasmtimeInstance {
     /// The epoch increment at this instance's deadline, cancelled when the instance is dropped.
     _alarm: Option<Alarm>,
     /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
-    runtime: Option<Arc<Waiter>>,
+    runtime: Option<Waiter>,
 }
 
 impl harness::Engine for Wasmtime {
@@ -179,9 +178,8 @@ impl harness::Engine for Wasmtime {
         }
         let watchdog = harness::Watchdog::for_limits(&config.limits)?;
         let runtime = if asynchronous {
-            let runtime = Waiter::new().map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
             start_ticker(&engine).map_err(|e| Failure::with_detail(Fault::HostResources, e))?;
-            Some(Arc::new(runtime))
+            Some(Waiter)
         } else {
             None
         };
@@ -273,8 +271,8 @@ impl harness::Engine for Wasmtime {
     fn instantiate(&self, module: &WasmtimeModule, sink: Sink) -> Result<WasmtimeInstance, Failure> {
         let (mut store, alarm) = self.new_store(sink)?;
         let instance = match (&module.pre, &self.runtime) {
-            (Some(pre), Some(runtime)) => runtime.block_on(pre.instantiate_async(&mut store)),
-            (None, Some(runtime)) => runtime.block_on(self.linker.instantiate_async(&mut store, &module.module)),
+            (Some(pre), Some(waiter)) => waiter.block_on(pre.instantiate_async(&mut store))?,
+            (None, Some(waiter)) => waiter.block_on(self.linker.instantiate_async(&mut store, &module.module))?,
             (Some(pre), None) => pre.instantiate(&mut store),
             (None, None) => self.linker.instantiate(&mut store, &module.module),
         }
@@ -388,7 +386,7 @@ impl Wasmtime {
             .ok_or_else(|| Fault::Link(harness::Engine::shape(self, module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&mut store, &instance);
-        Ok(WasmtimeInstance { store, instance, _alarm: alarm, runtime: self.runtime.clone() })
+        Ok(WasmtimeInstance { store, instance, _alarm: alarm, runtime: self.runtime })
     }
 
     /// An error from instantiation: a trap in a start function, a resource limit, or the host
@@ -448,8 +446,8 @@ impl WasmtimeInstance {
 
 impl harness::Instance for WasmtimeInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
-        if let Some(runtime) = self.runtime.clone() {
-            return runtime.block_on(self.call_async(name, args));
+        if let Some(waiter) = self.runtime {
+            return waiter.block_on(self.call_async(name, args))?;
         }
         let (func, params, mut results) = self.prepare_call(name, args)?;
         func.call(&mut self.store, &params, &mut results).map_err(|e| failure(&e))?;
@@ -472,13 +470,13 @@ impl harness::Instance for WasmtimeInstance {
             .instance
             .get_typed_func::<(), ()>(&mut self.store, name)
             .map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
-        if let Some(runtime) = self.runtime.clone() {
-            return runtime.block_on(async {
+        if let Some(waiter) = self.runtime {
+            return waiter.block_on(async {
                 for _ in 0..times {
                     func.call_async(&mut self.store, ()).await.map_err(|e| failure(&e))?;
                 }
                 Ok(())
-            });
+            })?;
         }
         for _ in 0..times {
             func.call(&mut self.store, ()).map_err(|e| failure(&e))?;
