@@ -200,6 +200,72 @@ impl ModuleShape {
         ModuleShape { imports, exports }
     }
 
+    /// The shape of a module `wasm` that has been validated into `types`, read with `wasmparser`:
+    /// for the hosts whose runtime does not list the types of a module's imports and exports
+    /// (WAMR, wasm3). Fails, rather than panics, on a module `types` does not describe.
+    pub fn from_wasm(wasm: &[u8], types: &wasmparser::types::Types) -> Result<ModuleShape, String> {
+        use wasmparser::{ExternalKind, Parser, Payload, TypeRef};
+        let types = types.as_ref();
+        let func = |ty: &wasmparser::FuncType| ExternType::Func {
+            params: ty.params().iter().map(val_type).collect(),
+            results: ty.results().iter().map(val_type).collect(),
+        };
+        let (mut imports, mut exports) = (Vec::new(), Vec::new());
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.map_err(|e| e.to_string())? {
+                Payload::ImportSection(reader) => {
+                    for import in reader.into_imports() {
+                        let import = import.map_err(|e| e.to_string())?;
+                        let ty = match import.ty {
+                            TypeRef::Func(index) | TypeRef::FuncExact(index) => {
+                                if index >= types.core_type_count_in_module() {
+                                    return Err(format!("import of type {index}, out of range"));
+                                }
+                                match &types[types.core_type_at_in_module(index)].composite_type.inner {
+                                    wasmparser::CompositeInnerType::Func(ty) => func(ty),
+                                    _ => return Err(format!("import of type {index}, not a function type")),
+                                }
+                            }
+                            TypeRef::Memory(memory) => ExternType::Memory { minimum_pages: memory.initial },
+                            TypeRef::Table(_) => ExternType::Table,
+                            TypeRef::Global(_) => ExternType::Global,
+                            TypeRef::Tag(_) => ExternType::Other,
+                        };
+                        imports.push(ImportDesc { module: import.module.into(), name: import.name.into(), ty });
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export.map_err(|e| e.to_string())?;
+                        let ty = match export.kind {
+                            ExternalKind::Func | ExternalKind::FuncExact => {
+                                if export.index >= types.function_count() {
+                                    return Err(format!("export of function {}, out of range", export.index));
+                                }
+                                match &types[types.core_function_at(export.index)].composite_type.inner {
+                                    wasmparser::CompositeInnerType::Func(ty) => func(ty),
+                                    _ => return Err(format!("export of function {}, not a function", export.index)),
+                                }
+                            }
+                            ExternalKind::Memory => {
+                                if export.index >= types.memory_count() {
+                                    return Err(format!("export of memory {}, out of range", export.index));
+                                }
+                                ExternType::Memory { minimum_pages: types.memory_at(export.index).initial }
+                            }
+                            ExternalKind::Table => ExternType::Table,
+                            ExternalKind::Global => ExternType::Global,
+                            ExternalKind::Tag => ExternType::Other,
+                        };
+                        exports.push(ExportDesc { name: export.name.into(), ty });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(ModuleShape::new(imports, exports))
+    }
+
     /// The imports, sorted by module name, then field name.
     pub fn imports(&self) -> &[ImportDesc] {
         &self.imports
@@ -277,6 +343,18 @@ impl ModuleShape {
     }
 }
 
+/// A `wasmparser` value type as the ABI names it.
+fn val_type(ty: &wasmparser::ValType) -> ValType {
+    match ty {
+        wasmparser::ValType::I32 => ValType::I32,
+        wasmparser::ValType::I64 => ValType::I64,
+        wasmparser::ValType::F32 => ValType::F32,
+        wasmparser::ValType::F64 => ValType::F64,
+        wasmparser::ValType::V128 => ValType::V128,
+        wasmparser::ValType::Ref(_) => ValType::Ref,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +402,42 @@ mod tests {
         assert_eq!(
             no_memory.check_abi(false).unwrap_err().to_string(),
             r#"the module exports no memory named "memory"; its exports are "run""#
+        );
+    }
+
+    #[test]
+    fn a_shape_read_from_the_bytes_lists_every_kind_with_its_type() {
+        let wasm = wat::parse_str(
+            r#"(module
+                (import "env" "log_str" (func (param i32 i32)))
+                (import "env" "mem" (memory 2))
+                (import "env" "g" (global i32))
+                (memory (export "memory") 3)
+                (table (export "table") 1 funcref)
+                (global (export "answer") i32 (i32.const 42))
+                (func (export "run") (param i64) (result f32) (f32.const 0)))"#,
+        )
+        .expect("wat");
+        let types = wasmparser::Validator::new().validate_all(&wasm).expect("valid");
+        let shape = ModuleShape::from_wasm(&wasm, &types).expect("shape");
+        assert_eq!(
+            shape.imports(),
+            [
+                import("env", "g", ExternType::Global),
+                import("env", "log_str", func(&[ValType::I32, ValType::I32])),
+                import("env", "mem", ExternType::Memory { minimum_pages: 2 }),
+            ]
+        );
+        // "memory" is memory 1, the module's own (3 pages), after the imported one.
+        let exports: Vec<(&str, &ExternType)> = shape.exports().iter().map(|e| (&*e.name, &e.ty)).collect();
+        assert_eq!(
+            exports,
+            [
+                ("answer", &ExternType::Global),
+                ("memory", &ExternType::Memory { minimum_pages: 3 }),
+                ("run", &ExternType::Func { params: vec![ValType::I64], results: vec![ValType::F32] }),
+                ("table", &ExternType::Table),
+            ]
         );
     }
 

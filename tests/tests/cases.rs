@@ -27,6 +27,25 @@ fn canaries_disturbed(engine: &dyn DynEngine, suite: &golden::Suite, bytes: &[u8
     (canaries != Ok(Some(1))).then(|| format!("the canaries around the output buffer were written: {canaries:?}"))
 }
 
+/// The native stack every fixture runs on: a thread's default size in Rust (and a test thread's),
+/// stated rather than inherited from `RUST_MIN_STACK`, so that deep recursion
+/// (`limits/deep_recursion*`) must end in each runtime's own limit on an ordinary thread, also on
+/// the runtimes whose wasm frames use the calling thread's stack (wasmtime, WAMR) or that recurse
+/// natively for each wasm call (wasm3).
+const NATIVE_STACK: usize = 2 << 20;
+
+/// Runs `f` on a thread of its own with a [`NATIVE_STACK`]; a panic is the caller's.
+fn on_native_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(NATIVE_STACK)
+            .spawn_scoped(scope, f)
+            .expect("a thread")
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
 #[test]
 fn hostile_modules_end_as_their_golden_files_on_every_runtime() {
     run_suite("cases", 40);
@@ -71,7 +90,7 @@ fn run_suite(dir: &str, at_least: usize) {
                 not_run.push(format!("{}/{} × {}", engine.name(), engine.tier(), case.name));
                 continue;
             }
-            let report = suite.run(engine.as_ref(), &bytes);
+            let report = on_native_stack(|| suite.run(engine.as_ref(), &bytes));
             let text = golden::render(&report.lines());
             let golden_name = case.golden_name_for(engine.name());
             if let Err(diff) = golden::compare(&golden_name, &text) {

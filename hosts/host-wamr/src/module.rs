@@ -12,9 +12,9 @@
 //!   twice the initial size and at least 1024), not at the host's limit. Each table's maximum is
 //!   set to at most [`harness::Limits::max_table_elements`].
 
-use harness::{ExportDesc, ExternType, ImportDesc, ModuleShape};
+use harness::ModuleShape;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
-use wasmparser::{ExternalKind, Parser, Payload, TypeRef, Validator};
+use wasmparser::{Parser, Payload, Validator};
 
 /// A module as host-wamr loads it: its shape, and the bytes WAMR loads.
 #[derive(Debug)]
@@ -33,50 +33,13 @@ pub(crate) struct Prepared {
 
 /// Validates `wasm`, reads its shape, and rewrites it as described above.
 pub(crate) fn prepare(wasm: &[u8], max_table_elements: u32) -> Result<Prepared, String> {
-    Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
-    let mut func_types: Vec<(Vec<common::ValType>, Vec<common::ValType>)> = Vec::new();
-    let mut type_of_func: Vec<u32> = Vec::new();
+    let types = Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
+    let shape = ModuleShape::from_wasm(wasm, &types)?;
     let mut memory_minimums = Vec::new();
-    let mut imported_memories = Vec::new();
     let mut table_minimums = Vec::new();
-    let mut imports = Vec::new();
-    let mut raw_exports = Vec::new();
     let mut start = None;
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(|e| e.to_string())? {
-            Payload::TypeSection(reader) => {
-                for ty in reader.into_iter_err_on_gc_types() {
-                    let ty = ty.map_err(|e| e.to_string())?;
-                    func_types.push((
-                        ty.params().iter().map(val_type).collect(),
-                        ty.results().iter().map(val_type).collect(),
-                    ));
-                }
-            }
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    let import = import.map_err(|e| e.to_string())?;
-                    let ty = match import.ty {
-                        TypeRef::Func(index) => {
-                            type_of_func.push(index);
-                            func_type(&func_types, index)
-                        }
-                        TypeRef::Memory(memory) => {
-                            imported_memories.push(memory.initial);
-                            ExternType::Memory { minimum_pages: memory.initial }
-                        }
-                        TypeRef::Table(_) => ExternType::Table,
-                        TypeRef::Global(_) => ExternType::Global,
-                        _ => ExternType::Other,
-                    };
-                    imports.push(ImportDesc { module: import.module.into(), name: import.name.into(), ty });
-                }
-            }
-            Payload::FunctionSection(reader) => {
-                for index in reader {
-                    type_of_func.push(index.map_err(|e| e.to_string())?);
-                }
-            }
             Payload::TableSection(reader) => {
                 for table in reader {
                     table_minimums.push(table.map_err(|e| e.to_string())?.ty.initial);
@@ -87,38 +50,13 @@ pub(crate) fn prepare(wasm: &[u8], max_table_elements: u32) -> Result<Prepared, 
                     memory_minimums.push(memory.map_err(|e| e.to_string())?.initial);
                 }
             }
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export.map_err(|e| e.to_string())?;
-                    raw_exports.push((export.name.to_owned(), export.kind, export.index));
-                }
-            }
             Payload::StartSection { func, .. } => start = Some(func),
             _ => {}
         }
     }
-    let all_memories: Vec<u64> = imported_memories.iter().chain(&memory_minimums).copied().collect();
-    let exports = raw_exports
-        .iter()
-        .filter_map(|(name, kind, index)| {
-            let ty = match kind {
-                ExternalKind::Func | ExternalKind::FuncExact => {
-                    func_type(&func_types, *type_of_func.get(usize::try_from(*index).ok()?)?)
-                }
-                ExternalKind::Memory => {
-                    ExternType::Memory { minimum_pages: *all_memories.get(usize::try_from(*index).ok()?)? }
-                }
-                ExternalKind::Table => ExternType::Table,
-                ExternalKind::Global => ExternType::Global,
-                ExternalKind::Tag => ExternType::Other,
-            };
-            Some(ExportDesc { name: name.clone(), ty })
-        })
-        .collect();
-    let shape = ModuleShape::new(imports, exports);
 
     let start_export = start
-        .map(|_| harness::rewrite::unique_export_name("host-wamr start", raw_exports.iter().map(|(n, _, _)| &**n)));
+        .map(|_| harness::rewrite::unique_export_name("host-wamr start", shape.exports().iter().map(|e| &*e.name)));
     let wasm = if start.is_some() || !table_minimums.is_empty() {
         let mut tables = TableCap(u64::from(max_table_elements));
         harness::rewrite::rewrite(wasm, start.zip(start_export.as_deref()), &mut tables)?.into_boxed_slice()
@@ -143,21 +81,5 @@ impl Reencode for TableCap {
         // the limit is refused before instantiation.
         ty.maximum = Some(ty.maximum.unwrap_or(u64::MAX).min(self.0).max(ty.minimum));
         Ok(ty)
-    }
-}
-
-fn func_type(types: &[(Vec<common::ValType>, Vec<common::ValType>)], index: u32) -> ExternType {
-    let (params, results) = usize::try_from(index).ok().and_then(|i| types.get(i)).cloned().unwrap_or_default();
-    ExternType::Func { params, results }
-}
-
-fn val_type(ty: &wasmparser::ValType) -> common::ValType {
-    match ty {
-        wasmparser::ValType::I32 => common::ValType::I32,
-        wasmparser::ValType::I64 => common::ValType::I64,
-        wasmparser::ValType::F32 => common::ValType::F32,
-        wasmparser::ValType::F64 => common::ValType::F64,
-        wasmparser::ValType::V128 => common::ValType::V128,
-        wasmparser::ValType::Ref(_) => common::ValType::Ref,
     }
 }

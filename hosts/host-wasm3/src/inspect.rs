@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use harness::{ExportDesc, ExternType, Failure, Fault, ImportDesc, ModuleShape};
+use harness::{Failure, Fault, ModuleShape};
 use wasmparser::{
-    ConstExpr, ElementItems, ElementKind, ExternalKind, FuncType, Operator, Parser, Payload, TypeRef, Validator,
-    WasmFeatures, types::Types,
+    ConstExpr, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
+    types::Types,
 };
 
 /// The WebAssembly features wasm3 0.4.7 (the version the `wasm3` crate bundles) implements:
@@ -84,15 +84,7 @@ pub(crate) fn inspect(wasm: &[u8]) -> Result<(ModuleInfo, Option<Vec<u8>>), Fail
 }
 
 fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
-    let types = types.as_ref();
-    let func_type = |index: u32| -> Result<FuncType, String> {
-        if index >= types.function_count() {
-            return Err(format!("function index {index} out of range"));
-        }
-        Ok(types[types.core_function_at(index)].unwrap_func().clone())
-    };
-    let mut imports = Vec::new();
-    let mut exports = Vec::new();
+    let shape = ModuleShape::from_wasm(wasm, types)?;
     let mut exported_functions = HashMap::new();
     let mut function_imports = Vec::new();
     let mut table_sizes = Vec::new();
@@ -102,21 +94,13 @@ fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import.map_err(|e| e.to_string())?;
-                    let ty = match import.ty {
-                        TypeRef::Func(index) | TypeRef::FuncExact(index) => {
-                            let id = types.core_type_at_in_module(index);
+                    match import.ty {
+                        TypeRef::Func(_) | TypeRef::FuncExact(_) => {
                             function_imports.push((import.module.to_owned(), import.name.to_owned()));
-                            func_extern_type(types[id].unwrap_func())
                         }
-                        TypeRef::Table(table) => {
-                            table_sizes.push(table.initial);
-                            ExternType::Table
-                        }
-                        TypeRef::Memory(memory) => ExternType::Memory { minimum_pages: memory.initial },
-                        TypeRef::Global(_) => ExternType::Global,
-                        TypeRef::Tag(_) => ExternType::Other,
-                    };
-                    imports.push(ImportDesc { module: import.module.into(), name: import.name.into(), ty });
+                        TypeRef::Table(table) => table_sizes.push(table.initial),
+                        _ => {}
+                    }
                 }
             }
             Payload::TableSection(reader) => {
@@ -127,19 +111,9 @@ fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
             Payload::ExportSection(reader) => {
                 for export in reader {
                     let export = export.map_err(|e| e.to_string())?;
-                    let ty = match export.kind {
-                        ExternalKind::Func | ExternalKind::FuncExact => {
-                            exported_functions.insert(export.name.to_owned(), export.index);
-                            func_extern_type(&func_type(export.index)?)
-                        }
-                        ExternalKind::Memory => {
-                            ExternType::Memory { minimum_pages: types.memory_at(export.index).initial }
-                        }
-                        ExternalKind::Table => ExternType::Table,
-                        ExternalKind::Global => ExternType::Global,
-                        ExternalKind::Tag => ExternType::Other,
-                    };
-                    exports.push(ExportDesc { name: export.name.into(), ty });
+                    if matches!(export.kind, ExternalKind::Func | ExternalKind::FuncExact) {
+                        exported_functions.insert(export.name.to_owned(), export.index);
+                    }
                 }
             }
             Payload::ElementSection(reader) => {
@@ -176,13 +150,7 @@ fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
             _ => {}
         }
     }
-    Ok(ModuleInfo {
-        shape: ModuleShape::new(imports, exports),
-        exported_functions,
-        function_imports,
-        table_sizes,
-        element_segments,
-    })
+    Ok(ModuleInfo { shape, exported_functions, function_imports, table_sizes, element_segments })
 }
 
 /// The value of a WebAssembly 1.0 offset expression `i32.const N`, as an unsigned offset; `None`
@@ -192,23 +160,5 @@ fn const_i32(expr: &ConstExpr<'_>) -> Result<Option<u32>, String> {
     match reader.read().map_err(|e| e.to_string())? {
         Operator::I32Const { value } => Ok(Some(value.cast_unsigned())),
         _ => Ok(None),
-    }
-}
-
-fn func_extern_type(ty: &FuncType) -> ExternType {
-    ExternType::Func {
-        params: ty.params().iter().map(val_type).collect(),
-        results: ty.results().iter().map(val_type).collect(),
-    }
-}
-
-fn val_type(ty: &wasmparser::ValType) -> common::ValType {
-    match ty {
-        wasmparser::ValType::I32 => common::ValType::I32,
-        wasmparser::ValType::I64 => common::ValType::I64,
-        wasmparser::ValType::F32 => common::ValType::F32,
-        wasmparser::ValType::F64 => common::ValType::F64,
-        wasmparser::ValType::V128 => common::ValType::V128,
-        wasmparser::ValType::Ref(_) => common::ValType::Ref,
     }
 }

@@ -16,7 +16,8 @@
 
 use wasm_encoder::reencode::{Error, Reencode, RoundtripReencoder, utils};
 use wasm_encoder::{
-    BlockType, CodeSection, Function, FunctionSection, Instruction, MemArg, MemArgTarget, TypeSection, ValType,
+    BlockType, CodeSection, Function, FunctionSection, Instruction, InstructionSink, MemArg, MemArgTarget, TypeSection,
+    ValType,
 };
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 
@@ -133,6 +134,61 @@ fn check_range(f: &mut Function, base: u32, len: u32) {
         .end();
 }
 
+/// Emits a loop that runs `body` until `exit` leaves a true `i32` (checked before each pass):
+/// `block loop <exit> br_if 1 <body> br 0 end end`.
+fn until<'a>(
+    ins: &mut InstructionSink<'a>,
+    exit: impl FnOnce(&mut InstructionSink<'a>),
+    body: impl FnOnce(&mut InstructionSink<'a>),
+) {
+    ins.block(BlockType::Empty).loop_(BlockType::Empty);
+    exit(ins);
+    ins.br_if(1);
+    body(ins);
+    ins.br(0).end().end();
+}
+
+/// The forward loops of `memory.copy` and `memory.fill`: `word` (8 bytes at `i`) while at least 8
+/// remain before `len`, then `byte` (the one at `i`) while `i < len`, `i` advancing past each.
+fn forwards<'a>(
+    ins: &mut InstructionSink<'a>,
+    i: u32,
+    len: u32,
+    word: impl FnOnce(&mut InstructionSink<'a>),
+    byte: impl FnOnce(&mut InstructionSink<'a>),
+) {
+    until(
+        ins,
+        |ins| {
+            ins.local_get(len).local_get(i).i32_sub().i32_const(8).i32_lt_u();
+        },
+        |ins| {
+            word(ins);
+            advance(ins, i, 8);
+        },
+    );
+    until(
+        ins,
+        |ins| {
+            ins.local_get(i).local_get(len).i32_ge_u();
+        },
+        |ins| {
+            byte(ins);
+            advance(ins, i, 1);
+        },
+    );
+}
+
+/// Pushes the address `base + i` (locals).
+fn address(ins: &mut InstructionSink<'_>, base: u32, i: u32) {
+    ins.local_get(base).local_get(i).i32_add();
+}
+
+/// `i += step` (a local; wrapping, as `i32.add` is).
+fn advance(ins: &mut InstructionSink<'_>, i: u32, step: i32) {
+    ins.local_get(i).i32_const(step).i32_add().local_set(i);
+}
+
 /// `memory.copy` as a function `(dst, src, len)`: checks both ranges, then copies forwards when
 /// `dst <= src` and backwards otherwise (so that overlapping ranges copy as `memmove`), 8 bytes at
 /// a time while at least 8 remain, then byte by byte. Local 3 is the count copied (forwards) or
@@ -142,97 +198,43 @@ fn copy_function() -> Function {
     let mut f = Function::new([(1, ValType::I32)]);
     check_range(&mut f, src, len);
     check_range(&mut f, dst, len);
+    // The word or the byte at `src + i` to `dst + i`.
+    let word = |ins: &mut InstructionSink<'_>| {
+        address(ins, dst, i);
+        address(ins, src, i);
+        ins.i64_load(mem_arg(0)).i64_store(mem_arg(0));
+    };
+    let byte = |ins: &mut InstructionSink<'_>| {
+        address(ins, dst, i);
+        address(ins, src, i);
+        ins.i32_load8_u(mem_arg(0)).i32_store8(mem_arg(0));
+    };
     let mut ins = f.instructions();
     ins.local_get(dst).local_get(src).i32_le_u().if_(BlockType::Empty);
-    // Forwards: words while i + 8 <= len, then bytes while i < len.
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(len)
-        .local_get(i)
-        .i32_sub()
-        .i32_const(8)
-        .i32_lt_u()
-        .br_if(1)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(src)
-        .local_get(i)
-        .i32_add()
-        .i64_load(mem_arg(0))
-        .i64_store(mem_arg(0))
-        .local_get(i)
-        .i32_const(8)
-        .i32_add()
-        .local_set(i)
-        .br(0)
-        .end()
-        .end();
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(i)
-        .local_get(len)
-        .i32_ge_u()
-        .br_if(1)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(src)
-        .local_get(i)
-        .i32_add()
-        .i32_load8_u(mem_arg(0))
-        .i32_store8(mem_arg(0))
-        .local_get(i)
-        .i32_const(1)
-        .i32_add()
-        .local_set(i)
-        .br(0)
-        .end()
-        .end();
+    forwards(&mut ins, i, len, word, byte);
     ins.else_();
     // Backwards: i = len; words while i >= 8, then bytes while i > 0.
     ins.local_get(len).local_set(i);
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(i)
-        .i32_const(8)
-        .i32_lt_u()
-        .br_if(1)
-        .local_get(i)
-        .i32_const(8)
-        .i32_sub()
-        .local_set(i)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(src)
-        .local_get(i)
-        .i32_add()
-        .i64_load(mem_arg(0))
-        .i64_store(mem_arg(0))
-        .br(0)
-        .end()
-        .end();
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(i)
-        .i32_eqz()
-        .br_if(1)
-        .local_get(i)
-        .i32_const(1)
-        .i32_sub()
-        .local_set(i)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(src)
-        .local_get(i)
-        .i32_add()
-        .i32_load8_u(mem_arg(0))
-        .i32_store8(mem_arg(0))
-        .br(0)
-        .end()
-        .end();
+    until(
+        &mut ins,
+        |ins| {
+            ins.local_get(i).i32_const(8).i32_lt_u();
+        },
+        |ins| {
+            advance(ins, i, -8);
+            word(ins);
+        },
+    );
+    until(
+        &mut ins,
+        |ins| {
+            ins.local_get(i).i32_eqz();
+        },
+        |ins| {
+            advance(ins, i, -1);
+            byte(ins);
+        },
+    );
     ins.end().end();
     f
 }
@@ -252,44 +254,19 @@ fn fill_function() -> Function {
         .i64_const(0x0101_0101_0101_0101)
         .i64_mul()
         .local_set(word);
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(len)
-        .local_get(i)
-        .i32_sub()
-        .i32_const(8)
-        .i32_lt_u()
-        .br_if(1)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(word)
-        .i64_store(mem_arg(0))
-        .local_get(i)
-        .i32_const(8)
-        .i32_add()
-        .local_set(i)
-        .br(0)
-        .end()
-        .end();
-    ins.block(BlockType::Empty)
-        .loop_(BlockType::Empty)
-        .local_get(i)
-        .local_get(len)
-        .i32_ge_u()
-        .br_if(1)
-        .local_get(dst)
-        .local_get(i)
-        .i32_add()
-        .local_get(value)
-        .i32_store8(mem_arg(0))
-        .local_get(i)
-        .i32_const(1)
-        .i32_add()
-        .local_set(i)
-        .br(0)
-        .end()
-        .end();
+    forwards(
+        &mut ins,
+        i,
+        len,
+        |ins| {
+            address(ins, dst, i);
+            ins.local_get(word).i64_store(mem_arg(0));
+        },
+        |ins| {
+            address(ins, dst, i);
+            ins.local_get(value).i32_store8(mem_arg(0));
+        },
+    );
     ins.end();
     f
 }

@@ -1,5 +1,6 @@
-//! What is specific to wasm3: the fuel limit it refuses, deep recursion on a small native stack,
-//! the lowering of `memory.copy` and `memory.fill`, and the memory moving under `memory.grow`.
+//! What is specific to wasm3: the fuel limit it refuses, the lowering of `memory.copy` and
+//! `memory.fill`, and the memory moving under `memory.grow`. (Deep recursion on a 2 MiB native
+//! stack: the conformance suite's `limits`, on every runtime.)
 
 use harness::{Config, Engine, Fault, Limits, Trap};
 use host_wasm3::Wasm3;
@@ -16,23 +17,6 @@ fn run(wat: &str) -> harness::Report {
 fn a_fuel_limit_is_refused() {
     let failure = Wasm3::new(&Config::default()).err().expect("fuel refused");
     assert!(matches!(failure.fault, Fault::Setup(_)), "{failure}");
-}
-
-/// Test threads have 2 MiB native stacks: wasm3 recurses natively per wasm call, and its own
-/// stack must end the recursion first.
-#[test]
-fn deep_recursion_traps_on_a_2_mib_native_stack() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/limits");
-    for name in ["deep_recursion.wat", "deep_recursion_with_locals.wat"] {
-        let bytes = std::fs::read(dir.join(name)).expect("fixture");
-        let report = std::thread::Builder::new()
-            .stack_size(2 * 1024 * 1024)
-            .spawn(move || harness::run(&engine(), &bytes, "run", &[]))
-            .expect("thread")
-            .join()
-            .expect("no panic");
-        assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::StackOverflow), "{name}");
-    }
 }
 
 #[test]
