@@ -51,10 +51,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::hash::BuildHasher as _;
+use std::hash::RandomState;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use arbitrary::Unstructured;
 use common::Event;
@@ -271,18 +273,18 @@ fn instruction_kinds(u: &mut Unstructured<'_>) -> arbitrary::Result<InstructionK
 
 /// A module, and arguments, from the generator's input bytes (see [`include_known`] about
 /// `externref`).
-fn generate(seed: &[u8]) -> arbitrary::Result<Generated> {
-    let generated = generate_with(seed, true)?;
+fn generate(input: &[u8]) -> arbitrary::Result<Generated> {
+    let generated = generate_with(input, true)?;
     let mut features = wasmparser::WasmFeatures::default();
     features.remove(wasmparser::WasmFeatures::GC_TYPES);
     if include_known() || wasmparser::Validator::new_with_features(features).validate_all(&generated.wasm).is_ok() {
         return Ok(generated);
     }
-    Ok(Generated { without_externref: true, ..generate_with(seed, false)? })
+    Ok(Generated { without_externref: true, ..generate_with(input, false)? })
 }
 
-fn generate_with(seed: &[u8], reference_types: bool) -> arbitrary::Result<Generated> {
-    let mut u = Unstructured::new(seed);
+fn generate_with(input: &[u8], reference_types: bool) -> arbitrary::Result<Generated> {
+    let mut u = Unstructured::new(input);
     let reference_types = reference_types && u.arbitrary()?;
     let available_imports = available_imports(&mut u)?;
     let (exports, has_memory, has_table) = exports_module(&mut u)?;
@@ -773,14 +775,18 @@ impl Stats {
     }
 }
 
-/// The generator's seed: fixed by default, so that CI runs the same modules every time (a new
-/// divergence is found by a run with another seed, not by chance in CI); `GENERATED_SEED=N` for
-/// another fixed seed, `GENERATED_SEED=random` for a new one each run.
-fn seed() -> RngSeed {
+/// The generator's seed: fixed by default, so that CI's main test run checks the same modules
+/// every time; `GENERATED_SEED=N` for another fixed seed, `GENERATED_SEED=random` for a new one,
+/// drawn here and printed (and repeated in a failure), so that any run can be repeated with
+/// `GENERATED_SEED=N`.
+fn seed() -> u64 {
     match std::env::var("GENERATED_SEED").ok().as_deref() {
-        Some("random") => RngSeed::Random,
-        Some(n) => RngSeed::Fixed(n.parse().expect("GENERATED_SEED: a number or `random`")),
-        None => RngSeed::Fixed(DEFAULT_SEED),
+        Some("random") => {
+            let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            RandomState::new().hash_one((nanos, std::process::id()))
+        }
+        Some(n) => n.parse().expect("GENERATED_SEED: a number or `random`"),
+        None => DEFAULT_SEED,
     }
 }
 
@@ -800,22 +806,25 @@ fn failures_dir() -> PathBuf {
 #[test]
 fn generated_modules_agree_on_every_runtime_and_tier() {
     let start = Instant::now();
+    let (seed, modules) = (seed(), modules());
+    // First, so that it is on record however the run ends.
+    println!("GENERATED_SEED={seed} GENERATED_MODULES={modules}");
     let stats = Mutex::new(Stats::default());
     // Once a module fails, proptest runs smaller ones to shrink it: they are not counted.
     let failed = AtomicBool::new(false);
     let config = ProptestConfig {
-        cases: modules(),
+        cases: modules,
         failure_persistence: None,
         // Each shrinking step runs every tier: proptest shrinks the input bytes for a minute,
         // then `shrink` shrinks the module itself.
         max_shrink_time: 60_000,
-        rng_seed: seed(),
+        rng_seed: RngSeed::Fixed(seed),
         ..ProptestConfig::default()
     };
     let mut runner = TestRunner::new(config);
-    let result = runner.run(&vec(any::<u8>(), 0..6000), |seed| {
+    let result = runner.run(&vec(any::<u8>(), 0..6000), |input| {
         let counting = !failed.load(Ordering::Relaxed);
-        let Ok(generated) = generate(&seed) else {
+        let Ok(generated) = generate(&input) else {
             if counting {
                 stats.lock().expect("stats").not_generated += 1;
             }
@@ -845,8 +854,8 @@ fn generated_modules_agree_on_every_runtime_and_tier() {
     println!("outcomes on {}: {:#?}", engines(FUEL)[0].0, stats.outcomes);
     match result {
         Ok(()) => {}
-        Err(TestError::Fail(_, seed)) => {
-            let generated = generate(&seed).expect("the failing input generates");
+        Err(TestError::Fail(_, input)) => {
+            let generated = generate(&input).expect("the failing input generates");
             let generated = shrink(generated);
             let divergence = check(&generated, None).err();
             let reason = divergence.map_or_else(|| "(it no longer fails)".to_owned(), |d| d.message);
@@ -861,7 +870,10 @@ fn generated_modules_agree_on_every_runtime_and_tier() {
                 Ok(()) => format!("written to {} and .wat", path.display()),
                 Err(e) => format!("not written to {}: {e}", path.display()),
             };
-            panic!("a generated module makes the runtimes disagree ({saved}):\n{reason}\n{wat}");
+            panic!(
+                "a generated module makes the runtimes disagree (GENERATED_SEED={seed} GENERATED_MODULES={modules} \
+                 finds it again; {saved}):\n{reason}\n{wat}"
+            );
         }
         Err(e) => panic!("{e}"),
     }

@@ -16,9 +16,9 @@
 //!
 //! | limit              | how                                                                          |
 //! |--------------------|------------------------------------------------------------------------------|
-//! | `fuel`             | a fuel counter added to the module (`src/meter.rs`), one budget per instance |
+//! | `fuel`             | a fuel counter added to the module (`harness::rewrite::meter`), one budget per instance |
 //! | `max_memory_bytes` | a custom memory backend that refuses to grow past it (`src/memory.rs`)       |
-//! | tables             | each table's maximum lowered to the limit in the module (`src/meter.rs`)     |
+//! | tables             | each table's maximum lowered to the limit in the module (the same)     |
 //! | stack              | tinywasm's call stack (1,024 frames) and value stacks, on the heap           |
 //!
 //! - **Fuel.** tinywasm's own fuel (`call_resumable` + `resume_with_fuel`) is not used: it does
@@ -59,7 +59,6 @@
 
 mod imports;
 mod memory;
-mod meter;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -91,7 +90,7 @@ pub struct Tinywasm {
 }
 
 /// A module parsed and validated by tinywasm, rewritten with the limits tinywasm has no mechanism
-/// for (see `src/meter.rs`).
+/// for (see `harness::rewrite::meter`).
 #[derive(Clone)]
 pub struct TinywasmModule {
     module: tinywasm::Module,
@@ -143,7 +142,7 @@ impl harness::Engine for Tinywasm {
 
     fn compile(&self, wasm: &[u8]) -> Result<TinywasmModule, Failure> {
         let limits = &self.config.limits;
-        let metered = guarded(|| meter::rewrite(wasm, limits.fuel, limits.max_table_elements))?
+        let metered = guarded(|| harness::rewrite::meter::meter(wasm, limits.fuel, limits.max_table_elements))?
             .map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
         // Memories allocated at instantiation (not on first use), so that the memory backend
         // creates them while the host is looking (`memory::take_created`).

@@ -58,7 +58,7 @@ impl ModuleInfo {
 }
 
 /// Validates `wasm` and reads its structure; returns it with the bytes wasm3 is to load: `None`
-/// for `wasm` itself, or the module lowered for wasm3 ([`crate::lower`]) when it uses
+/// for `wasm` itself, or the module lowered for wasm3 ([`harness::rewrite::lower`]) when it uses
 /// `memory.copy`, `memory.fill` or the newer encodings, which wasm3 0.4.7 lacks.
 ///
 /// Fails with [`Fault::InvalidModule`]: for a module that is not valid WebAssembly, and for one
@@ -71,7 +71,7 @@ pub(crate) fn inspect(wasm: &[u8]) -> Result<(ModuleInfo, Option<Vec<u8>>), Fail
     let Err(error) = for_wasm3(wasm) else {
         return Ok((info, None));
     };
-    match crate::lower::lower(wasm) {
+    match harness::rewrite::lower::lower(wasm) {
         Some(lowered) if for_wasm3(&lowered).is_ok() => Ok((info, Some(lowered))),
         _ => Err(Failure::with_detail(
             Fault::InvalidModule,

@@ -26,7 +26,7 @@
 //!   float-to-int conversions, nothing else (no bulk memory, reference types, multi-value, SIMD).
 //!   Rust now compiles `memcpy`/`memset` to `memory.copy`/`memory.fill` and pads `call_indirect`'s
 //!   table index, so `lower_for_wasm3` re-encodes such a module and replaces those two
-//!   instructions with calls to appended 1.0 functions of the same semantics (`src/lower.rs`).
+//!   instructions with calls to appended 1.0 functions of the same semantics (`harness::rewrite::lower`).
 //!   A module needing anything else is refused as [`harness::Fault::InvalidModule`] when compiled, the
 //!   detail saying why.
 //! - **Memory**: `memory.grow` past [`harness::Limits::max_memory_bytes`] (or past 65,535 pages:
@@ -47,7 +47,6 @@
 
 mod imports;
 mod inspect;
-mod lower;
 mod runtime;
 
 use std::sync::Arc;
@@ -71,7 +70,7 @@ use crate::runtime::{M3Error, Runtime};
 
 /// `wasm` as wasm3 can run it: validated, and lowered to the features wasm3 0.4.7 implements if
 /// it uses `memory.copy` or `memory.fill` (which Rust and LLVM now emit for `memcpy` and
-/// `memset`) or the newer encodings (see `src/lower.rs`); `None` if it needs no change.
+/// `memset`) or the newer encodings (see `harness::rewrite::lower`); `None` if it needs no change.
 ///
 /// This is what [`harness::Engine::compile`] does before wasm3 sees a module; it is public for
 /// programs that embed wasm3 directly (`examples/embed.rs`).

@@ -1,7 +1,8 @@
-//! Rewrites a module that uses `memory.copy` and `memory.fill` (bulk memory) into one wasm3 can
-//! run, the way `wasm-opt --llvm-memory-copy-fill-lowering` does.
+//! Lowering to WebAssembly 1.0: rewrites a module that uses `memory.copy` and `memory.fill` (bulk
+//! memory) into one a 1.0 runtime can run, the way `wasm-opt --llvm-memory-copy-fill-lowering`
+//! does (used by host-wasm3).
 //!
-//! wasm3 0.4.7 implements WebAssembly 1.0 (with sign-extension and saturating conversions), but
+//! wasm3 0.4.7, for one, implements WebAssembly 1.0 (with sign-extension and saturating conversions), but
 //! Rust and LLVM now target more by default: `memcpy` and `memset` become `memory.copy` and
 //! `memory.fill`, and `call_indirect` encodes its table index as a padded 5-byte LEB (the
 //! reference-types encoding; 1.0 wants a single zero byte). This module re-encodes the module
@@ -75,7 +76,7 @@ impl Reencode for Lowering {
 /// `wasm` re-encoded, with `memory.copy` and `memory.fill` lowered to WebAssembly 1.0 if it uses
 /// them. `None` if the module cannot be lowered (it is not a valid module, or it lacks a type,
 /// function or code section, so it has no code to lower).
-pub(crate) fn lower(wasm: &[u8]) -> Option<Vec<u8>> {
+pub fn lower(wasm: &[u8]) -> Option<Vec<u8>> {
     let (mut types, mut functions, mut has_code) = (None, 0u32, false);
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.ok()? {

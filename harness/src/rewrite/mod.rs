@@ -6,6 +6,12 @@
 //! host reports its failure as the instantiation's, and drops the instance.
 //!
 //! The module is validated first: a rewrite never turns an invalid module into a valid one.
+//!
+//! The other rewrites give a runtime what it lacks: [`meter`] adds fuel and table limits,
+//! [`lower`] lowers bulk-memory instructions to WebAssembly 1.0.
+
+pub mod lower;
+pub mod meter;
 
 use std::convert::Infallible;
 
