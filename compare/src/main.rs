@@ -37,7 +37,8 @@ use serde_json::json;
 use crate::measure::{Budget, Runner, Sampler, Stoppable, Stoppables, native_sample, specs};
 use crate::report::{Column, Results, Row};
 
-/// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier) side by side and reports ratios.
+/// Measures every runtime of the registry (`runtimes::RUNTIMES`, every tier; `WASM_HOSTCALL_RUNTIMES`
+/// narrows them, wasmtime always in) side by side and reports ratios.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -148,6 +149,15 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
 
     // Step 1: every tier's engine, the guest and the bench module loaded, a bench instance ready.
+    // `WASM_HOSTCALL_RUNTIMES` may narrow the runtimes; the baseline's must stay.
+    let selection = runtimes::selection().map_err(anyhow::Error::msg)?;
+    let baseline_runtime = BASELINE.split('/').next().unwrap_or_default();
+    if !selection.iter().any(|r| r.name == baseline_runtime) {
+        bail!(
+            "{} leaves out {baseline_runtime}, whose {BASELINE} is the baseline of every ratio",
+            runtimes::SELECT_VAR
+        );
+    }
     let mut tiers = runtimes::all_tiers(&bench_config());
     tiers.extend(runtimes::tiers_of(&measure::COMPONENTS, &bench_config()));
     let mut columns = Vec::new();

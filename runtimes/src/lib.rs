@@ -4,10 +4,15 @@
 //! runtime" reads this list: the conformance tests, the comparison tool, and the `runtimes`
 //! binary (`cargo run -p runtimes -- list`). Adding a runtime is one host crate and one line in
 //! [`RUNTIMES`] (behind a cargo feature if its build needs system packages).
+//!
+//! "Every runtime" can be narrowed for one process with the environment variable
+//! [`SELECT_VAR`] (`WASM_HOSTCALL_RUNTIMES=wasmtime,wamr cargo test -p conformance`): the
+//! suites and the comparison tool then run those runtimes only ([`selected`]).
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 use harness::{Config, DynEngine, Engine, Failure, Limits};
 
@@ -87,7 +92,41 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_wasm3::Wasm3>(),
 ];
 
-/// The runtime called `name`, if this build has it.
+/// The environment variable that narrows [`selected`]: runtime names, separated by commas.
+pub const SELECT_VAR: &str = "WASM_HOSTCALL_RUNTIMES";
+
+/// The runtimes "every runtime" means in this process: [`RUNTIMES`], or those named in
+/// [`SELECT_VAR`] (in [`RUNTIMES`] order), or why that variable is wrong (a name this build does
+/// not have, or no name at all).
+pub fn selection() -> Result<&'static [Runtime], String> {
+    static SELECTION: OnceLock<Result<Vec<Runtime>, String>> = OnceLock::new();
+    let selection = SELECTION.get_or_init(|| {
+        let Some(value) = std::env::var_os(SELECT_VAR) else { return Ok(RUNTIMES.to_vec()) };
+        let value = value.to_string_lossy();
+        let wanted: Vec<&str> = value.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+        let all: Vec<&str> = names().collect();
+        if let Some(unknown) = wanted.iter().find(|n| !all.contains(n)) {
+            return Err(format!("{SELECT_VAR}: no runtime `{unknown}` in this build (it has: {})", all.join(", ")));
+        }
+        if wanted.is_empty() {
+            return Err(format!("{SELECT_VAR} is set but names no runtime (it has: {})", all.join(", ")));
+        }
+        Ok(RUNTIMES.iter().filter(|r| wanted.contains(&r.name)).copied().collect())
+    });
+    selection.as_deref().map_err(Clone::clone)
+}
+
+/// [`selection`], for the suites: every runtime, or those [`SELECT_VAR`] names.
+///
+/// # Panics
+///
+/// If [`SELECT_VAR`] names a runtime this build does not have, or none: a test run must not
+/// quietly check fewer runtimes than it was asked to.
+pub fn selected() -> &'static [Runtime] {
+    selection().unwrap_or_else(|message| panic!("{message}"))
+}
+
+/// The runtime called `name`, if this build has it (whatever [`SELECT_VAR`] says).
 pub fn find(name: &str) -> Option<&'static Runtime> {
     RUNTIMES.iter().find(|r| r.name == name)
 }
@@ -97,11 +136,11 @@ pub fn names() -> impl Iterator<Item = &'static str> {
     RUNTIMES.iter().map(|r| r.name)
 }
 
-/// One engine per runtime, at its default tier, each enforcing `limits` (see [`Runtime::engine`]),
-/// in [`RUNTIMES`] order.
+/// One engine per [`selected`] runtime, at its default tier, each enforcing `limits` (see
+/// [`Runtime::engine`]), in [`RUNTIMES`] order.
 pub fn engines(limits: &Limits) -> Result<Vec<Box<dyn DynEngine>>, Failure> {
     let config = Config::new(limits.clone());
-    RUNTIMES.iter().map(|runtime| runtime.engine(&config)).collect()
+    selected().iter().map(|runtime| runtime.engine(&config)).collect()
 }
 
 /// A runtime at one of its tiers: the engine, or why it cannot be set up here.
@@ -121,10 +160,11 @@ impl Tier {
     }
 }
 
-/// Every tier of every runtime, in [`RUNTIMES`] order then tier order (each runtime's default
-/// first), each set up as `config` says (see [`Runtime::engine`]; `config.tier` is ignored).
+/// Every tier of every [`selected`] runtime, in [`RUNTIMES`] order then tier order (each
+/// runtime's default first), each set up as `config` says (see [`Runtime::engine`];
+/// `config.tier` is ignored).
 pub fn all_tiers(config: &Config) -> Vec<Tier> {
-    RUNTIMES
+    selected()
         .iter()
         .flat_map(|runtime| runtime.tiers.iter().map(move |&tier| make_tier(runtime, tier, config)))
         .collect()

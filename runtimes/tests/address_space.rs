@@ -35,7 +35,7 @@ fn describe(output: &Output) -> String {
 fn every_runtime_runs_the_demo_under_ulimit_v() {
     let expected = golden::read("hello.txt");
     let mut problems = Vec::new();
-    for runtime in runtimes::RUNTIMES {
+    for runtime in runtimes::selected() {
         let mut args = vec![runtime.name];
         if let Some(tier) = runtime.small_address_space_tier {
             args.extend(["--tier", tier]);
@@ -51,7 +51,7 @@ fn every_runtime_runs_the_demo_under_ulimit_v() {
 #[test]
 fn a_tier_needing_more_address_space_fails_with_host_resources() {
     let mut checked = 0;
-    for runtime in runtimes::RUNTIMES.iter().filter(|r| r.small_address_space_tier.is_some()) {
+    for runtime in runtimes::selected().iter().filter(|r| r.small_address_space_tier.is_some()) {
         // The default tier reserves 4 GiB and more per linear memory: more than the process has.
         let output = run_limited(&[runtime.name, "--tier", runtime.tiers[0]]);
         let stdout = String::from_utf8_lossy(&output.stdout);

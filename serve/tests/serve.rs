@@ -26,7 +26,7 @@ fn tokio() -> tokio::runtime::Runtime {
 fn every_runtime_and_async_tier_serves_a_load_with_hostile_requests_and_answers_each_right() {
     let rt = tokio();
     let mut problems = Vec::new();
-    for target in Target::with_async_tiers(runtimes::RUNTIMES) {
+    for target in Target::with_async_tiers(runtimes::selected()) {
         let plan = Plan {
             requests: 240,
             concurrency: 24,

@@ -18,7 +18,7 @@ use harness::{DynEngine, Limits, LoadedModule};
 
 use golden::{Case, Suite};
 
-use runtimes::{RUNTIMES, engines};
+use runtimes::{engines, selected};
 
 /// The good guests, alternating between the hostile runs: export, golden file.
 const GOOD: [(&str, &str); 2] =
@@ -69,7 +69,7 @@ pub struct Soak {
     steps: Vec<Step>,
 }
 
-/// One soak per runtime, in [`RUNTIMES`] order, every module loaded. Fails if a golden file or
+/// One soak per [`selected`] runtime, every module loaded. Fails if a golden file or
 /// fixture cannot be read, or if an engine or the good guest cannot be set up.
 pub fn soaks() -> Result<Vec<Soak>, String> {
     // Engines per distinct limits: the default ones (the good guests) first.
@@ -82,7 +82,7 @@ pub fn soaks() -> Result<Vec<Soak>, String> {
             limits.push(suite.limits.clone());
         }
     }
-    let mut per_runtime: Vec<Vec<Box<dyn DynEngine>>> = RUNTIMES.iter().map(|_| Vec::new()).collect();
+    let mut per_runtime: Vec<Vec<Box<dyn DynEngine>>> = selected().iter().map(|_| Vec::new()).collect();
     for l in &limits {
         let engines = engines(l).map_err(|f| format!("engines: {f}"))?;
         per_runtime.iter_mut().zip(engines).for_each(|(slot, engine)| slot.push(engine));

@@ -119,7 +119,7 @@ fn run_suite(dir: &str, at_least: usize) {
     }
     // A runtime without fuel metering refuses a fuel limit rather than ignoring it, and one that
     // cannot be stopped by the clock a timeout.
-    for runtime in runtimes::RUNTIMES {
+    for runtime in runtimes::selected() {
         let lacks_fuel = suite.limits.fuel.is_some() && !runtime.meters_fuel;
         let lacks_deadline = suite.limits.timeout.is_some() && !runtime.stops_on_deadline;
         if !(lacks_fuel || lacks_deadline) {
