@@ -189,5 +189,6 @@ fn async_tiers_wait_for_lookups_without_holding_their_thread() {
         }
         checked += 1;
     }
-    assert!(checked >= 2, "the async tiers of wasmtime and wasmi, at least, ran: {checked}");
+    let wasmtime_and_wasmi = runtimes::selected().iter().filter(|r| ["wasmtime", "wasmi"].contains(&r.name)).count();
+    assert!(checked >= wasmtime_and_wasmi, "the async tiers of wasmtime and wasmi, at least, ran: {checked}");
 }
