@@ -8,8 +8,10 @@
 //!
 //! Prints a table (rows: measurements; columns: runtime/tier; cells: median ratio to
 //! wasmtime/cranelift with min–max over the rounds, then the absolute median) and writes
-//! `report.md`, `report.json` (every raw sample, versions, machine, date) and SVG plots to
-//! `compare-report/` (or `--out`).
+//! `report.md`, `report.html` (the same as one self-contained page: sortable tables, plots whose
+//! series can be hidden, values on hover), `report.json` (every raw sample, versions, machine,
+//! date) and SVG plots to `compare-report/` (or `--out`). `--render report.json` writes them again
+//! from an earlier run without measuring.
 //!
 //! How: one process; every round takes one sample of every measurement on every tier in turn
 //! (interleaved round-robin), so a ratio compares samples taken seconds apart. Host-call costs
@@ -19,12 +21,14 @@
 
 #[cfg(feature = "peers")]
 mod extism;
+mod html;
 mod measure;
 mod payload;
+mod plot;
 mod report;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
@@ -63,6 +67,10 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Measure nothing: write the report files (`report.md`, `report.html`, the plots) again from
+    /// an earlier run's `report.json`, into `--out`.
+    #[arg(long, value_name = "REPORT.JSON", conflicts_with_all = ["quick", "rounds", "target_us", "kernel_limit", "memory_instances"])]
+    render: Option<PathBuf>,
     /// Internal: measure memory for one `runtime/tier` in this (fresh) process and print JSON.
     #[arg(long, hide = true, value_name = "RUNTIME/TIER")]
     memory_probe: Option<String>,
@@ -122,6 +130,9 @@ fn stoppables(tier: &runtimes::Tier) -> Result<Stoppables> {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(json) = &args.render {
+        return render(json, &args.out);
+    }
     let (rounds, target_us, kernel_limit, memory_instances) =
         if args.quick { (3, 1_000, 300_000, 50) } else { (15, 5_000, 3_000_000, 200) };
     let budget = Budget {
@@ -160,7 +171,7 @@ fn main() -> Result<()> {
     tiers.extend(runtimes::tiers_of(&measure::COMPONENTS, &bench_config()));
     let mut columns = Vec::new();
     let mut runners: Vec<(String, Box<dyn Sampler + '_>)> = Vec::new();
-    let mut add = |label: String, runtime, tier, runner: Result<_>| {
+    let mut add = |label: String, runtime: &str, tier: &str, runner: Result<_>| {
         let unavailable = match runner {
             Ok(runner) => {
                 runners.push((label.clone(), runner));
@@ -168,7 +179,7 @@ fn main() -> Result<()> {
             }
             Err(e) => Some(format!("{e:#}")),
         };
-        columns.push(Column { label, runtime, tier, unavailable });
+        columns.push(Column { label, runtime: String::from(runtime), tier: String::from(tier), unavailable });
     };
     for tier in &tiers {
         let runner: Result<Box<dyn Sampler + '_>> = match &tier.engine {
@@ -198,7 +209,7 @@ fn main() -> Result<()> {
             id: s.id.clone(),
             title: s.title.clone(),
             group: s.group,
-            unit: s.unit,
+            unit: s.unit.to_owned(),
             samples: runners.iter().map(|(label, _)| (label.clone(), Vec::new())).collect(),
             native: Vec::new(),
         })
@@ -272,13 +283,13 @@ fn main() -> Result<()> {
                 // The runtime's crate as its host crate locks it (wasmtime is locked twice with
                 // the `peers`' extism: ours and extism's).
                 let version = locked_for(&format!("host-{}", r.name), r.krate);
-                (r.name, if r.krate == r.name { version } else { format!("{} {version}", r.krate) })
+                (r.name.to_owned(), if r.krate == r.name { version } else { format!("{} {version}", r.krate) })
             })
             .chain(peer_versions())
             .chain([
-                ("cranelift-codegen", locked("cranelift-codegen")),
-                ("bincode", locked("bincode")),
-                ("rustc", env!("VERSION_RUSTC").to_owned()),
+                ("cranelift-codegen".to_owned(), locked("cranelift-codegen")),
+                ("bincode".to_owned(), locked("bincode")),
+                ("rustc".to_owned(), env!("VERSION_RUSTC").to_owned()),
             ])
             .collect(),
         settings: json!({
@@ -294,33 +305,59 @@ fn main() -> Result<()> {
         columns,
         rows,
     };
-    let write = |name: &str, text: &str| {
-        let path = args.out.join(name);
-        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
-    };
-    write("report.json", &serde_json::to_string_pretty(&results)?)?;
-    write("report.md", &results.markdown())?;
-    for (name, svg) in results.plots()? {
-        write(name, &svg)?;
-    }
+    write_report(&results, None, &args.out)?;
     print!("{}", results.terminal_table());
-    println!("Report: {}", args.out.join("report.md").display());
+    println!("Report: {} (and report.html)", args.out.join("report.md").display());
     if cfg!(debug_assertions) {
         println!("(a debug build: run with --release for meaningful figures)");
     }
     Ok(())
 }
 
+/// Writes `report.json` (`json`, else `results` serialised), `report.md`, `report.html` and the SVG
+/// plots into `out`.
+fn write_report(results: &Results, json: Option<&str>, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let write = |name: &str, text: &str| {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))
+    };
+    match json {
+        // As it was read: floats parsed and printed again may change in their last digit.
+        Some(text) => write("report.json", text)?,
+        None => write("report.json", &serde_json::to_string_pretty(results)?)?,
+    }
+    write("report.md", &results.markdown())?;
+    let plots = results.plots();
+    for (name, svg) in &plots {
+        write(name, svg)?;
+    }
+    write("report.html", &results.html(&plots))
+}
+
+/// `--render`: the report files of an earlier run, from its `report.json`, measuring nothing.
+fn render(json: &Path, out: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(json).with_context(|| format!("cannot read {}", json.display()))?;
+    let results: Results =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a comparison's report.json", json.display()))?;
+    write_report(&results, Some(&text), out)?;
+    println!("Report: {} (and report.html), from {}", out.join("report.md").display(), json.display());
+    Ok(())
+}
+
 /// The peers' versions (with the `peers` feature).
-fn peer_versions() -> Vec<(&'static str, String)> {
+fn peer_versions() -> Vec<(String, String)> {
     #[cfg(feature = "peers")]
-    return vec![(extism::NAME, format!("{} (on wasmtime {})", locked("extism"), locked_for("extism", "wasmtime")))];
+    return vec![(
+        extism::NAME.to_owned(),
+        format!("{} (on wasmtime {})", locked("extism"), locked_for("extism", "wasmtime")),
+    )];
     #[cfg(not(feature = "peers"))]
     Vec::new()
 }
 
 /// CPU model and core count.
-fn machine() -> BTreeMap<&'static str, String> {
+fn machine() -> BTreeMap<String, String> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -331,5 +368,9 @@ fn machine() -> BTreeMap<&'static str, String> {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     let cores = std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_else(|_| "?".to_owned());
-    BTreeMap::from([("cpu", cpu), ("cores", cores), ("os", std::env::consts::OS.to_owned())])
+    BTreeMap::from([
+        ("cpu".to_owned(), cpu),
+        ("cores".to_owned(), cores),
+        ("os".to_owned(), std::env::consts::OS.to_owned()),
+    ])
 }

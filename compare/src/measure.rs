@@ -55,7 +55,7 @@ pub(crate) struct Spec {
 }
 
 /// Sections of the report, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Group {
     /// wasm → host calls.
     HostCall,
@@ -771,7 +771,7 @@ pub(crate) fn overhead_rows(specs: &[Spec], rows: &[crate::report::Row]) -> Vec<
             id: spec.id.replacen("call.", "overhead.", 1),
             title: spec.title.clone(),
             group: Group::Overhead,
-            unit: spec.unit,
+            unit: spec.unit.to_owned(),
             samples,
             native: Vec::new(),
         });

@@ -4,31 +4,30 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use anyhow::{Context, Result};
-use serde::Serialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::measure::{Group, bytes, median};
 use crate::payload::PAYLOAD_SIZES;
+use crate::plot::{CategoryChart, Kind, ScatterChart, Series};
 
 /// One column: a runtime at one tier.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Column {
     /// `runtime/tier`.
     pub(crate) label: String,
-    pub(crate) runtime: &'static str,
-    pub(crate) tier: &'static str,
+    pub(crate) runtime: String,
+    pub(crate) tier: String,
     /// Why this tier could not be measured, if it could not.
     pub(crate) unavailable: Option<String>,
 }
 
 /// One row: every sample of every column, by round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Row {
     pub(crate) id: String,
     pub(crate) title: String,
     pub(crate) group: Group,
-    pub(crate) unit: &'static str,
+    pub(crate) unit: String,
     /// Samples by column label; index = round (`null` where a round has no sample).
     pub(crate) samples: BTreeMap<String, Vec<Option<f64>>>,
     /// The native floor, by round, where the row has one.
@@ -36,11 +35,11 @@ pub(crate) struct Row {
 }
 
 /// Everything a run measured, and where.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Results {
     pub(crate) date: String,
-    pub(crate) machine: BTreeMap<&'static str, String>,
-    pub(crate) versions: BTreeMap<&'static str, String>,
+    pub(crate) machine: BTreeMap<String, String>,
+    pub(crate) versions: BTreeMap<String, String>,
     pub(crate) settings: serde_json::Value,
     pub(crate) baseline: String,
     pub(crate) columns: Vec<Column>,
@@ -103,7 +102,7 @@ fn ratio_text((m, lo, hi): (f64, f64, f64)) -> String {
 }
 
 impl Results {
-    fn available(&self) -> impl Iterator<Item = &Column> {
+    pub(crate) fn available(&self) -> impl Iterator<Item = &Column> {
         self.columns.iter().filter(|c| c.unavailable.is_none())
     }
 
@@ -120,11 +119,11 @@ impl Results {
                     None => "n/a".to_owned(),
                     Some(cell) => {
                         let ratio = cell.ratio.map(|r| if with_range { ratio_text(r) } else { format!("{:.2}x", r.0) });
-                        format!("{} {}", ratio.unwrap_or_default(), quantity(cell.median, row.unit)).trim().to_owned()
+                        format!("{} {}", ratio.unwrap_or_default(), quantity(cell.median, &row.unit)).trim().to_owned()
                     }
                 });
             }
-            line.push(row.native_median().map(|n| quantity(n, row.unit)).unwrap_or_else(|| "—".to_owned()));
+            line.push(row.native_median().map(|n| quantity(n, &row.unit)).unwrap_or_else(|| "—".to_owned()));
             lines.push((row.group, line));
         }
         (header, lines)
@@ -177,10 +176,7 @@ impl Results {
             self.machine.get("cpu").map(String::as_str).unwrap_or("?"),
             self.machine.get("cores").map(String::as_str).unwrap_or("?"),
             self.versions.get("rustc").map(String::as_str).unwrap_or("?"),
-            runtimes::names()
-                .map(|name| format!("{name} {}", self.versions.get(name).map(String::as_str).unwrap_or("?")))
-                .collect::<Vec<_>>()
-                .join(", "),
+            self.runtime_versions().join(", "),
         );
         let _ = writeln!(
             out,
@@ -210,27 +206,49 @@ impl Results {
         }
         let _ = writeln!(
             out,
-            "\nPlots: [call cost](call-cost.svg), [start-up vs execution](startup-vs-execution.svg), \
+            "\nThe same as a page, sortable, with the plots interactive: [report.html](report.html). \
+             Plots: [call cost](call-cost.svg), [start-up vs execution](startup-vs-execution.svg), \
              [log_str scaling](payload-scaling-str.svg), [log_ab scaling](payload-scaling-ab.svg). \
              Raw samples: [report.json](report.json)."
         );
         out
     }
 
+    /// `name version` of every runtime with a column, in column order.
+    pub(crate) fn runtime_versions(&self) -> Vec<String> {
+        let mut seen = Vec::new();
+        for column in &self.columns {
+            if !seen.contains(&column.runtime) {
+                seen.push(column.runtime.clone());
+            }
+        }
+        // A runtime measured through another's crate (the component model's host) has no entry.
+        seen.iter().filter_map(|name| Some(format!("{name} {}", self.versions.get(name)?))).collect()
+    }
+
     fn row(&self, id: &str) -> Option<&Row> {
         self.rows.iter().find(|r| r.id == id)
     }
 
-    fn medians(&self, id: &str) -> Vec<f64> {
+    /// The median of row `id` in every available column (`None` where it has no sample).
+    fn medians(&self, id: &str) -> Vec<Option<f64>> {
         let row = self.row(id);
-        self.available()
-            .map(|c| row.and_then(|r| r.cell(&c.label, &self.baseline)).map_or(0.0, |cell| cell.median))
-            .collect()
+        self.available().map(|c| row.and_then(|r| r.cell(&c.label, &self.baseline)).map(|cell| cell.median)).collect()
     }
 
     /// The SVG plots, by file name.
-    pub(crate) fn plots(&self) -> Result<Vec<(&'static str, String)>> {
+    pub(crate) fn plots(&self) -> Vec<(&'static str, String)> {
         let labels: Vec<String> = self.available().map(|c| c.label.clone()).collect();
+        let series = |ids: &[String]| -> Vec<Series> {
+            labels
+                .iter()
+                .enumerate()
+                .map(|(i, label)| Series {
+                    name: label.clone(),
+                    values: ids.iter().map(|id| self.medians(id)[i]).collect(),
+                })
+                .collect()
+        };
 
         // Grouped bars: ns per call by import, one bar per tier.
         let imports = [
@@ -241,85 +259,60 @@ impl Results {
             ("call.noop_i32_i32", "no-op (i32,i32)"),
             ("enter.noop", "host→guest"),
         ];
-        let series: Vec<_> = labels
-            .iter()
-            .enumerate()
-            .map(|(i, label)| {
-                let data: Vec<f64> = imports.iter().map(|(id, _)| self.medians(id)[i].max(0.01)).collect();
-                json!({ "name": label, "data": data })
-            })
-            .collect();
-        let bars = json!({
-            "width": 1000, "height": 520,
-            "title_text": "Call cost by import (ns per call, log scale)",
-            "sub_title_text": format!("median of the rounds; {}", self.date),
-            "legend_show": true,
-            "series_list": series,
-            "x_axis_data": imports.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
-            "y_axis_configs": [{ "axis_scale": "log", "axis_title": "ns per call" }],
-        });
-        let call_cost =
-            charts_rs::BarChart::from_json(&bars.to_string()).context("bar chart")?.svg().context("bar chart svg")?;
+        let ids: Vec<String> = imports.iter().map(|(id, _)| (*id).to_owned()).collect();
+        let call_cost = CategoryChart {
+            title: "Call cost by import (log scale)".to_owned(),
+            subtitle: format!("median of the rounds; {}", self.date),
+            kind: Kind::Bars,
+            categories: imports.iter().map(|(_, t)| (*t).to_owned()).collect(),
+            unit: "ns".to_owned(),
+            y_title: "ns per call".to_owned(),
+            series: series(&ids),
+        };
 
         // Scatter: start-up (compile + instantiate) against execution (kernel), one point per tier.
         let compile = self.medians("startup.compile");
         let instantiate = self.medians("startup.instantiate");
         let kernel = self.medians("exec.kernel");
-        let points: Vec<_> = labels
+        let points = labels
             .iter()
             .enumerate()
-            .map(|(i, label)| {
-                let startup_ms = ((compile[i] + instantiate[i]) / 1000.0).max(0.0001);
-                json!({ "name": label, "data": [startup_ms, kernel[i].max(0.0001)] })
-            })
+            .filter_map(|(i, label)| Some((label.clone(), (compile[i]? + instantiate[i]?) / 1000.0, kernel[i]?)))
             .collect();
-        let scatter = json!({
-            "width": 900, "height": 560,
-            "title_text": "Start-up vs execution (log scales)",
-            "sub_title_text": "x: compile + instantiate the guest (ms); y: compute kernel (ms). Lower left is better.",
-            "legend_show": true,
-            "series_list": points,
-            "x_axis_config": { "axis_scale": "log", "axis_title": "start-up, ms" },
-            "y_axis_configs": [{ "axis_scale": "log", "axis_title": "kernel, ms" }],
-        });
-        let scatter = charts_rs::ScatterChart::from_json(&scatter.to_string())
-            .context("scatter chart")?
-            .svg()
-            .context("scatter svg")?;
+        let scatter = ScatterChart {
+            title: "Start-up vs execution (log scales)".to_owned(),
+            subtitle: "x: compile + instantiate the guest; y: the compute kernel. Lower left is better.".to_owned(),
+            x_title: "start-up".to_owned(),
+            x_unit: "ms".to_owned(),
+            y_title: "kernel".to_owned(),
+            y_unit: "ms".to_owned(),
+            points,
+        };
 
         // Lines: ns per call against payload size, per tier, plus the native decoder.
-        let scaling = |import: &str| -> Result<String> {
-            let mut series: Vec<_> = labels
-                .iter()
-                .enumerate()
-                .map(|(i, label)| {
-                    let data: Vec<f64> = PAYLOAD_SIZES
-                        .iter()
-                        .map(|s| self.medians(&format!("call.{import}.{s}"))[i].max(0.01))
-                        .collect();
-                    json!({ "name": label, "data": data })
-                })
-                .collect();
-            let native: Vec<f64> = PAYLOAD_SIZES
-                .iter()
-                .map(|s| self.row(&format!("call.{import}.{s}")).and_then(Row::native_median).unwrap_or(0.0).max(0.01))
-                .collect();
-            series.push(json!({ "name": "native decode", "data": native }));
-            let chart = json!({
-                "width": 900, "height": 520,
-                "title_text": format!("{import}: ns per call by payload size (log scale)"),
-                "legend_show": true,
-                "series_list": series,
-                "x_axis_data": PAYLOAD_SIZES.iter().map(|s| bytes(*s)).collect::<Vec<_>>(),
-                "y_axis_configs": [{ "axis_scale": "log", "axis_title": "ns per call" }],
+        let scaling = |import: &str| -> String {
+            let ids: Vec<String> = PAYLOAD_SIZES.iter().map(|s| format!("call.{import}.{s}")).collect();
+            let mut series = series(&ids);
+            series.push(Series {
+                name: "native decode".to_owned(),
+                values: ids.iter().map(|id| self.row(id).and_then(Row::native_median)).collect(),
             });
-            charts_rs::LineChart::from_json(&chart.to_string()).context("line chart")?.svg().context("line svg")
+            CategoryChart {
+                title: format!("{import}: cost per call by payload size (log scale)"),
+                subtitle: format!("median of the rounds; {}", self.date),
+                kind: Kind::Lines,
+                categories: PAYLOAD_SIZES.iter().map(|s| bytes(*s)).collect(),
+                unit: "ns".to_owned(),
+                y_title: "ns per call".to_owned(),
+                series,
+            }
+            .svg()
         };
-        Ok(vec![
-            ("call-cost.svg", call_cost),
-            ("startup-vs-execution.svg", scatter),
-            ("payload-scaling-str.svg", scaling("log_str")?),
-            ("payload-scaling-ab.svg", scaling("log_ab")?),
-        ])
+        vec![
+            ("call-cost.svg", call_cost.svg()),
+            ("startup-vs-execution.svg", scatter.svg()),
+            ("payload-scaling-str.svg", scaling("log_str")),
+            ("payload-scaling-ab.svg", scaling("log_ab")),
+        ]
     }
 }

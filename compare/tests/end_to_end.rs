@@ -19,12 +19,23 @@ fn tiny_run_writes_a_complete_report() {
         .expect("run compare");
     assert!(status.success(), "compare failed: {status}");
 
-    for file in
-        ["report.md", "call-cost.svg", "startup-vs-execution.svg", "payload-scaling-str.svg", "payload-scaling-ab.svg"]
-    {
+    for file in [
+        "report.md",
+        "report.html",
+        "call-cost.svg",
+        "startup-vs-execution.svg",
+        "payload-scaling-str.svg",
+        "payload-scaling-ab.svg",
+    ] {
         let text = std::fs::read_to_string(out.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         if file.ends_with(".svg") {
             assert!(text.starts_with("<svg") && text.trim_end().ends_with("</svg>"), "{file} is not an SVG document");
+        }
+        if file.ends_with(".html") {
+            // Self-contained: nothing loaded from elsewhere (compare/tests/browser.rs checks the
+            // page in a browser).
+            assert!(text.starts_with("<!DOCTYPE html>") && text.trim_end().ends_with("</html>"), "{file}");
+            assert!(!text.contains(" src=") && !text.contains("<link"), "{file} loads something from elsewhere");
         }
     }
 
