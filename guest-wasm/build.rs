@@ -4,8 +4,12 @@
 //! nothing but its WIT world, so no WASI adapter). With the `extism` feature it builds
 //! `guest-extism` too, as `guest.extism.wasm`.
 //!
-//! This runs cargo once more, for the wasm target, in a target directory of its own under
-//! `OUT_DIR` (sharing the outer build's would deadlock on its lock). It uses the workspace's
+//! This runs cargo once more, for the wasm target, in a target directory of its own,
+//! `guest-wasm/` in the outer build's target directory (sharing the outer build's own would
+//! deadlock on its lock). One for every profile and feature set of the outer build: a check, a
+//! test build and a release build each ran this with their own `OUT_DIR`, and each built the
+//! guests again (five copies, 0.9 GB, in a CI run); now the first builds and the others find
+//! them built (cargo's lock serialises the runs that overlap). It uses the workspace's
 //! `guest` profile (size-optimised, LTO, `panic = "abort"`). If the wasm32 target is missing it is
 //! installed with rustup; if that cannot work the build stops with the command to run.
 
@@ -37,7 +41,13 @@ fn build() -> Result<(), String> {
     ensure_wasm_target()?;
 
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let target_dir = out_dir.join("target");
+    // OUT_DIR is TARGET_DIR/[TRIPLE/]PROFILE/build/guest-wasm-HASH/out: the shared directory goes
+    // beside PROFILE (else, in an unusual layout, under OUT_DIR).
+    let target_dir = match out_dir.ancestors().nth(2).and_then(Path::file_name) {
+        Some(name) if name == "build" => out_dir.ancestors().nth(4).map(|dir| dir.join("guest-wasm")),
+        _ => None,
+    }
+    .unwrap_or_else(|| out_dir.join("target"));
     let extism = env::var_os("CARGO_FEATURE_EXTISM").is_some();
     let mut command = Command::new(cargo);
     command.current_dir(workspace).args([

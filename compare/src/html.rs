@@ -36,6 +36,7 @@ tr.baseline th, tr.baseline td { background: #eef4fb; }
 tr.floor th, tr.floor td { color: var(--muted); font-style: italic; }
 td .ratio { display: block; color: var(--muted); font-size: .78rem; }
 td.na { color: #aaa; }
+li.divergence { color: #a40000; font-weight: 600; }
 figure { margin: 1.5rem 0; }
 figure svg { width: 100%; height: auto; max-width: 960px; display: block; }
 .legend-item { cursor: pointer; }
@@ -115,7 +116,7 @@ impl Results {
     /// The page, with `plots` (from [`Results::plots`]) inline.
     pub(crate) fn html(&self, plots: &[(&str, String)]) -> String {
         let mut out = String::new();
-        let title = "Choosing a runtime: wasm-hostcall comparison";
+        let title = escape(&self.title());
         let _ = write!(
             out,
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -191,6 +192,14 @@ impl Results {
             out.push_str("</tbody></table></div>\n");
         }
 
+        if !self.notes.is_empty() {
+            out.push_str("<h2>What the run found</h2>\n<ul>\n");
+            for note in &self.notes {
+                let class = if note.starts_with("DIVERGENCE") { " class=\"divergence\"" } else { "" };
+                let _ = writeln!(out, "<li{class}>{}</li>", escape(note));
+            }
+            out.push_str("</ul>\n");
+        }
         let missing: Vec<_> = self.columns.iter().filter(|c| c.unavailable.is_some()).collect();
         if !missing.is_empty() {
             out.push_str("<h2>Tiers not measured</h2>\n<ul>\n");
@@ -205,7 +214,9 @@ impl Results {
             out.push_str("</ul>\n");
         }
 
-        out.push_str("<h2>Plots</h2>\n");
+        if !plots.is_empty() {
+            out.push_str("<h2>Plots</h2>\n");
+        }
         for (name, svg) in plots {
             let _ = writeln!(
                 out,

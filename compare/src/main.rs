@@ -23,6 +23,7 @@
 mod extism;
 mod html;
 mod measure;
+mod own;
 mod payload;
 mod plot;
 mod report;
@@ -67,6 +68,24 @@ struct Args {
     /// No progress bar.
     #[arg(long)]
     no_progress: bool,
+    /// Measure a module of your own (`.wasm` or `.wat`) instead of the built-in guest, on every
+    /// runtime and tier: with `--invoke`, and `--args` or `--input`.
+    #[arg(long, value_name = "FILE", requires = "invoke")]
+    guest: Option<PathBuf>,
+    /// With `--guest`: the export to call (`(i32...) -> i32?`, or a handler with `--input`).
+    #[arg(long, value_name = "NAME", requires = "guest")]
+    invoke: Option<String>,
+    /// With `--guest`: the export's `i32` arguments, comma-separated.
+    #[arg(long, value_name = "N,N,...", value_delimiter = ',', allow_hyphen_values = true, requires = "guest")]
+    args: Vec<i32>,
+    /// With `--guest`: call the export as a handler with this file as its request (README, calling
+    /// the guest with data).
+    #[arg(long, value_name = "FILE", requires = "guest")]
+    input: Option<PathBuf>,
+    /// With `--guest`: replace every function import outside the ABI by a function returning
+    /// zeros (listed in the report).
+    #[arg(long, requires = "guest")]
+    stub_imports: bool,
     /// Measure nothing: write the report files (`report.md`, `report.html`, the plots) again from
     /// an earlier run's `report.json`, into `--out`.
     #[arg(long, value_name = "REPORT.JSON", conflicts_with_all = ["quick", "rounds", "target_us", "kernel_limit", "memory_instances"])]
@@ -142,9 +161,23 @@ fn main() -> Result<()> {
     };
     let rounds = args.rounds.unwrap_or(rounds).max(1);
 
+    let own = args
+        .guest
+        .as_deref()
+        .map(|path| {
+            let export = args.invoke.as_deref().context("--guest needs --invoke NAME")?;
+            own::OwnGuest::load(path, export, &args.args, args.input.as_deref(), args.stub_imports)
+        })
+        .transpose()?;
+
     if let Some(label) = &args.memory_probe {
-        let (runtime, tier) = label.split_once('/').context("--memory-probe takes RUNTIME/TIER")?;
-        let probe = measure::memory_probe(runtime, tier, &bench_config(), budget.memory_instances)?;
+        let probe = match &own {
+            Some(guest) => own::memory_probe(guest, label, budget.memory_instances)?,
+            None => {
+                let (runtime, tier) = label.split_once('/').context("--memory-probe takes RUNTIME/TIER")?;
+                measure::memory_probe(runtime, tier, &bench_config(), budget.memory_instances)?
+            }
+        };
         println!(
             "{}",
             json!({
@@ -158,6 +191,9 @@ fn main() -> Result<()> {
     }
 
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    if let Some(guest) = &own {
+        return measure_own(guest, &args, &budget, rounds);
+    }
 
     // Step 1: every tier's engine, the guest and the bench module loaded, a bench instance ready.
     // `WASM_HOSTCALL_RUNTIMES` may narrow the runtimes; the baseline is measured whatever it says.
@@ -275,32 +311,20 @@ fn main() -> Result<()> {
 
     // Step 4: the report.
     let results = Results {
-        date: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        date: now(),
         machine: machine(),
-        versions: runtimes::RUNTIMES
-            .iter()
-            .map(|r| {
-                // The runtime's crate as its host crate locks it (wasmtime is locked twice with
-                // the `peers`' extism: ours and extism's).
-                let version = locked_for(&format!("host-{}", r.name), r.krate);
-                (r.name.to_owned(), if r.krate == r.name { version } else { format!("{} {version}", r.krate) })
-            })
-            .chain(peer_versions())
-            .chain([
-                ("cranelift-codegen".to_owned(), locked("cranelift-codegen")),
-                ("bincode".to_owned(), locked("bincode")),
-                ("rustc".to_owned(), env!("VERSION_RUSTC").to_owned()),
-            ])
-            .collect(),
-        settings: json!({
-            "mode": if args.quick { "quick" } else { "default" },
-            "rounds": rounds,
-            "target_us": budget.target.as_micros(),
-            "kernel_limit": budget.kernel_limit,
-            "kernel_result": common::kernel::count_primes(budget.kernel_limit),
-            "memory_instances": budget.memory_instances,
-            "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
-        }),
+        versions: versions(),
+        settings: settings(
+            &args,
+            &budget,
+            rounds,
+            [
+                ("kernel_limit", json!(budget.kernel_limit)),
+                ("kernel_result", json!(common::kernel::count_primes(budget.kernel_limit))),
+            ],
+        ),
+        guest: None,
+        notes: Vec::new(),
         baseline: BASELINE.to_owned(),
         columns,
         rows,
@@ -310,6 +334,41 @@ fn main() -> Result<()> {
     println!("Report: {} (and report.html)", args.out.join("report.md").display());
     if cfg!(debug_assertions) {
         println!("(a debug build: run with --release for meaningful figures)");
+    }
+    Ok(())
+}
+
+/// `--guest`: the user's module on every tier, reported like the built-in guest.
+fn measure_own(guest: &own::OwnGuest, args: &Args, budget: &Budget, rounds: usize) -> Result<()> {
+    let progress = if args.no_progress { ProgressBar::hidden() } else { ProgressBar::new_spinner() };
+    let probe_args = guest.probe_args(args.stub_imports, args.input.as_deref());
+    let measured = own::measure(guest, BASELINE, budget, rounds, &probe_args, &progress)?;
+    progress.finish_and_clear();
+    let results = Results {
+        date: now(),
+        machine: machine(),
+        versions: versions(),
+        settings: settings(args, budget, rounds, []),
+        guest: Some(report::GuestInfo {
+            file: guest.path.display().to_string(),
+            export: guest.export.clone(),
+            args: guest.args.clone(),
+            input_bytes: guest.input.as_ref().map(Vec::len),
+            stubs: guest.stubs.clone(),
+        }),
+        notes: measured.notes,
+        baseline: BASELINE.to_owned(),
+        columns: measured.columns,
+        rows: measured.rows,
+    };
+    write_report(&results, None, &args.out)?;
+    print!("{}", results.terminal_table());
+    for note in &results.notes {
+        println!("{note}");
+    }
+    println!("Report: {} (and report.html)", args.out.join("report.md").display());
+    if results.notes.iter().any(|n| n.starts_with("DIVERGENCE")) {
+        bail!("the runtimes disagree on what the module does (see the report)");
     }
     Ok(())
 }
@@ -328,7 +387,8 @@ fn write_report(results: &Results, json: Option<&str>, out: &Path) -> Result<()>
         None => write("report.json", &serde_json::to_string_pretty(results)?)?,
     }
     write("report.md", &results.markdown())?;
-    let plots = results.plots();
+    // The plots are of the built-in guest's rows.
+    let plots = if results.guest.is_none() { results.plots() } else { Vec::new() };
     for (name, svg) in &plots {
         write(name, svg)?;
     }
@@ -343,6 +403,50 @@ fn render(json: &Path, out: &Path) -> Result<()> {
     write_report(&results, Some(&text), out)?;
     println!("Report: {} (and report.html), from {}", out.join("report.md").display(), json.display());
     Ok(())
+}
+
+/// The run's date, for the report.
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The run's settings, for the report, with `extra`.
+fn settings<const N: usize>(
+    args: &Args,
+    budget: &Budget,
+    rounds: usize,
+    extra: [(&str, serde_json::Value); N],
+) -> serde_json::Value {
+    let mut settings = json!({
+        "mode": if args.quick { "quick" } else { "default" },
+        "rounds": rounds,
+        "target_us": budget.target.as_micros(),
+        "memory_instances": budget.memory_instances,
+        "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
+    });
+    for (key, value) in extra {
+        settings[key] = value;
+    }
+    settings
+}
+
+/// The version of every runtime crate (as its host crate locks it), the peers', rustc's.
+fn versions() -> BTreeMap<String, String> {
+    runtimes::RUNTIMES
+        .iter()
+        .map(|r| {
+            // The runtime's crate as its host crate locks it (wasmtime is locked twice with
+            // the `peers`' extism: ours and extism's).
+            let version = locked_for(&format!("host-{}", r.name), r.krate);
+            (r.name.to_owned(), if r.krate == r.name { version } else { format!("{} {version}", r.krate) })
+        })
+        .chain(peer_versions())
+        .chain([
+            ("cranelift-codegen".to_owned(), locked("cranelift-codegen")),
+            ("bincode".to_owned(), locked("bincode")),
+            ("rustc".to_owned(), env!("VERSION_RUSTC").to_owned()),
+        ])
+        .collect()
 }
 
 /// The peers' versions (with the `peers` feature).

@@ -41,9 +41,38 @@ pub(crate) struct Results {
     pub(crate) machine: BTreeMap<String, String>,
     pub(crate) versions: BTreeMap<String, String>,
     pub(crate) settings: serde_json::Value,
+    /// The module measured, when it is not the built-in guest (`compare --guest`).
+    #[serde(default)]
+    pub(crate) guest: Option<GuestInfo>,
+    /// What the run found beside the figures: the output of each tier, divergences, stubs.
+    #[serde(default)]
+    pub(crate) notes: Vec<String>,
     pub(crate) baseline: String,
     pub(crate) columns: Vec<Column>,
     pub(crate) rows: Vec<Row>,
+}
+
+/// A module of the user's own (`compare --guest`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct GuestInfo {
+    pub(crate) file: String,
+    pub(crate) export: String,
+    pub(crate) args: Vec<i32>,
+    /// The request's size, for a handler.
+    pub(crate) input_bytes: Option<usize>,
+    /// Imports stubbed with zeros.
+    pub(crate) stubs: Vec<String>,
+}
+
+impl GuestInfo {
+    /// `FILE, export NAME(1, 2)` or `… with a request of N bytes`.
+    pub(crate) fn describe(&self) -> String {
+        let call = match self.input_bytes {
+            Some(n) => format!("{} with a request of {n} bytes", self.export),
+            None => format!("{}({})", self.export, self.args.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")),
+        };
+        format!("{}, export {call}", self.file)
+    }
 }
 
 /// A summarised cell.
@@ -168,7 +197,7 @@ impl Results {
     /// `report.md`.
     pub(crate) fn markdown(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "# Choosing a runtime: wasm-hostcall comparison\n");
+        let _ = writeln!(out, "# {}\n", self.title());
         let _ = writeln!(
             out,
             "Measured {} on {} ({} cores), {}. Runtimes: {}.\n",
@@ -178,13 +207,22 @@ impl Results {
             self.versions.get("rustc").map(String::as_str).unwrap_or("?"),
             self.runtime_versions().join(", "),
         );
-        let _ = writeln!(
+        let _ = write!(
             out,
             "Each cell: the median ratio to **{}** over the rounds (min–max), then the median itself. \
-             Ratios are taken within a round, runtimes interleaved, so machine drift cancels. \
-             Host-call rows are per call, with the empty loop subtracted; `native` is the same `common` \
-             decoder (or kernel) run natively on the same bytes.\n",
+             Ratios are taken within a round, runtimes interleaved, so machine drift cancels.",
             self.baseline
+        );
+        let _ = writeln!(
+            out,
+            "{}\n",
+            match self.guest {
+                Some(_) => " A tier that refused the module or failed on it is listed at the end with why.",
+                None => {
+                    " Host-call rows are per call, with the empty loop subtracted; `native` is the same \
+                     `common` decoder (or kernel) run natively on the same bytes."
+                }
+            }
         );
         let (header, lines) = self.grid(true);
         let mut group = None;
@@ -197,12 +235,25 @@ impl Results {
             }
             let _ = writeln!(out, "| {} |", line.join(" | "));
         }
+        if !self.notes.is_empty() {
+            let _ = writeln!(out, "\n### What the run found\n");
+            for note in &self.notes {
+                let _ = writeln!(out, "- {note}");
+            }
+        }
         let missing: Vec<&Column> = self.columns.iter().filter(|c| c.unavailable.is_some()).collect();
         if !missing.is_empty() {
             let _ = writeln!(out, "\n### Tiers not measured\n");
             for c in missing {
                 let _ = writeln!(out, "- {}: {}", c.label, c.unavailable.as_deref().unwrap_or_default());
             }
+        }
+        if self.guest.is_some() {
+            let _ = writeln!(
+                out,
+                "\nThe same as a page, sortable: [report.html](report.html). Raw samples: [report.json](report.json)."
+            );
+            return out;
         }
         let _ = writeln!(
             out,
@@ -212,6 +263,14 @@ impl Results {
              Raw samples: [report.json](report.json)."
         );
         out
+    }
+
+    /// The report's title: the built-in guest's comparison, or the user's module.
+    pub(crate) fn title(&self) -> String {
+        match &self.guest {
+            None => "Choosing a runtime: wasm-hostcall comparison".to_owned(),
+            Some(guest) => format!("Your module on every runtime: {}", guest.describe()),
+        }
     }
 
     /// `name version` of every runtime with a column, in column order.
