@@ -271,3 +271,19 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+/// Runs `body`, turning a panic in it into [`Fault::Runtime`] with `"{runtime} panicked: …"`: the
+/// boundary that keeps a host process going when its runtime panics on some module (wasmi 2.0.0's
+/// translator panics on a valid store whose address and value are the same value with an offset
+/// of 2^16 or more: README, Known differences). An instance a panic interrupted may refuse
+/// further calls; a host drops it after such a failure.
+pub fn guarded<T>(runtime: &str, body: impl FnOnce() -> T) -> Result<T, Failure> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Failure::with_detail(Fault::Runtime, format!("{runtime} panicked: {message}"))
+    })
+}

@@ -310,18 +310,12 @@ fn exported_memory(module: &tinywasm::Module, created: Vec<GuestMemory>) -> Opti
     created.into_iter().nth(index)
 }
 
-/// Runs `body`, turning a panic in it (in tinywasm or wasm-encoder, on some input) into a failure.
-/// None is known; this is the boundary where one would be caught. A store a panic interrupted
-/// may refuse further calls (tinywasm then says an invocation is still active): a runtime fault.
+/// Runs `body`, turning a panic in it (in tinywasm or wasm-encoder, on some input) into a failure
+/// ([`harness::guarded`]). None is known; this is the boundary where one would be caught. A store
+/// a panic interrupted may refuse further calls (tinywasm then says an invocation is still
+/// active): a runtime fault.
 fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, Failure> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Failure::with_detail(Fault::Runtime, format!("tinywasm panicked: {message}"))
-    })
+    harness::guarded("tinywasm", body)
 }
 
 /// An imported entity's type in the ABI's terms.

@@ -158,7 +158,8 @@ impl harness::Engine for Wasmi {
             Some(moved) => (&moved.wasm[..], Some(Arc::from(moved.export.as_str()))),
             None => (wasm, None),
         };
-        let module = Module::new(&self.engine, wasm).map_err(|e| invalid(&e))?;
+        // wasmi panics on some valid modules (README, Known differences): a failure, not a crash.
+        let module = harness::guarded("wasmi", || Module::new(&self.engine, wasm))?.map_err(|e| invalid(&e))?;
         Ok(WasmiModule { module, start_export })
     }
 
@@ -179,16 +180,19 @@ impl harness::Engine for Wasmi {
     }
 
     fn instantiate(&self, module: &WasmiModule, sink: Sink) -> Result<WasmiInstance, Failure> {
-        let (mut store, instance) = self.new_instance(module, sink)?;
-        if let Some(start) = &module.start_export {
-            let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
-            match &self.waiter {
-                Some(waiter) => waiter.block_on(call_async(&mut store, &start, &[], &mut []))?,
-                None => call_in_slices(&mut store, &start, &[], &mut []),
+        // The start function runs here, and may be translated here (see `compile`).
+        harness::guarded("wasmi", || {
+            let (mut store, instance) = self.new_instance(module, sink)?;
+            if let Some(start) = &module.start_export {
+                let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
+                match &self.waiter {
+                    Some(waiter) => waiter.block_on(call_async(&mut store, &start, &[], &mut []))?,
+                    None => call_in_slices(&mut store, &start, &[], &mut []),
+                }
+                .map_err(failure)?;
             }
-            .map_err(failure)?;
-        }
-        self.finish_instance(module, store, instance)
+            self.finish_instance(module, store, instance)
+        })?
     }
 }
 
@@ -271,11 +275,14 @@ impl WasmiInstance {
 
 impl harness::Instance for WasmiInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
+        // With lazy translation, wasmi translates a function when it is first called, and can
+        // panic there (see `compile`).
         if let Some(waiter) = self.waiter {
-            return waiter.block_on(self.call_async(name, args))?;
+            return harness::guarded("wasmi", || waiter.block_on(self.call_async(name, args)))??;
         }
         let (func, params, mut results) = self.prepare_call(name, args)?;
-        call_in_slices(&mut self.store, &func, &params, &mut results).map_err(failure)?;
+        harness::guarded("wasmi", || call_in_slices(&mut self.store, &func, &params, &mut results))?
+            .map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
     }
 
