@@ -27,12 +27,28 @@ use dlr_wasm_interpreter::{FuncAddr, FuncType, MemAddr, ModuleAddr, NumType, Res
 use dlr_wasm_interpreter_checked::{Store, Stored, StoredRunState, StoredValue};
 use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 
-/// The interpreter's configuration (the type parameter of every store): dlr's defaults, a call
-/// stack of 4,096 frames and a value stack of 65,536 values, both on the heap.
+/// The interpreter's configuration (the type parameter of every store): dlr's default stacks (a
+/// call stack of 4,096 frames and a value stack of 65,536 values, both on the heap), and what its
+/// fuel charges. dlr's fuel only measures out the [`SLICE`]s between two looks at the clock, so it
+/// must follow time: one unit per instruction, and, for the instructions whose time grows with an
+/// operand, one more per byte or element (`memory.fill`, `memory.copy`, `memory.init`, and the
+/// table's `grow`, `fill`, `copy`, `init`) and 1,024 more per page `memory.grow` adds (zeroing
+/// 64 KiB takes about as long as a thousand instructions). Without that, a slice could hold
+/// 100,000 bulk instructions of megabytes each: a loop of 16 MiB `memory.fill`s and `memory.copy`s
+/// ended 12 s after its 100 ms deadline (`tests/engine.rs`), and ends on time with it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Interpreter;
 
-impl dlr_wasm_interpreter::Config for Interpreter {}
+impl dlr_wasm_interpreter::Config for Interpreter {
+    fn get_cost_per_element(instr: u8) -> u64 {
+        if instr == dlr_wasm_interpreter::instructions::MEMORY_GROW { 1024 } else { 0 }
+    }
+
+    fn get_fc_extension_cost_per_element(_instr: u32) -> u64 {
+        // dlr applies it to the bulk memory and table instructions only (see above).
+        1
+    }
+}
 
 /// A store of this host: every instance has one, holding that instance alone.
 pub(crate) type DlrStore<'wasm> = Store<'wasm, Interpreter>;
@@ -77,9 +93,11 @@ pub(crate) struct Host {
     pub(crate) deadline: Option<Instant>,
 }
 
-/// The fuel of one slice with a timeout: about 1-2 ms of guest code here, how late a deadline
-/// may be noticed. (dlr's fuel counts one unit per instruction; it only measures slices out:
-/// the instance's fuel budget is a counter in the module, see the crate documentation.)
+/// The fuel of one slice with a timeout: 100,000 instructions, about 0.35 ms of guest code on the
+/// 2-core VM this was written on (dlr runs about 3.5 ns per instruction there), how late a
+/// deadline may be noticed. (dlr's fuel counts one unit per instruction; here it only measures
+/// slices out: the instance's fuel budget is a counter in the module, see the crate
+/// documentation.)
 pub const SLICE: u64 = 100_000;
 
 /// Why a call into the guest stopped before it returned.

@@ -52,13 +52,15 @@
 //! | tables             | table maximums lowered in the module (the same)                              |
 //! | memories, tables   | one each: the module is checked before instantiation                         |
 //! | stack              | dlr's call stack (4,096 frames) and value stack (65,536 values), on the heap  |
-//! | `timeout`          | dlr's own fuel as slices of [`SLICE`] instructions, the clock read between them |
+//! | `timeout`          | slices of [`SLICE`] units of dlr's own fuel, the clock read between them |
 //!
 //! - **Timeout.** dlr cannot be interrupted from another thread, but a call that runs out of
 //!   its fuel can be resumed: with a timeout, every call into the guest (the start function and
-//!   the allocator called from `answer_*_alloc` too) runs [`SLICE`] instructions at a time, and
-//!   the clock is read between two slices (as host-wasmi does). Instantiation itself (segments)
-//!   is not sliced; it runs no guest code.
+//!   the allocator called from `answer_*_alloc` too) runs [`SLICE`] units of dlr's fuel at a time,
+//!   and the clock is read between two slices (as host-wasmi does). That fuel follows time: one
+//!   unit per instruction, one per byte or element of a bulk memory or table instruction, 1,024
+//!   per page `memory.grow` adds. Instantiation itself (segments) is not sliced; it runs no guest
+//!   code.
 //! - **Memory.** `memory.grow` past the limit returns -1; a module declaring more initial memory,
 //!   or more than one memory or table, is refused before instantiation
 //!   ([`Fault::instantiation_limit`]; dlr itself refuses a second memory as invalid).
@@ -66,7 +68,8 @@
 //!   on the heap, and deep recursion ends in `StackExhaustion`, [`Trap::StackOverflow`]. A host
 //!   function calling into the guest recurses natively once: the [`Recorder`] refuses every import
 //!   made from the guest's allocator. Each call into the guest allocates its stacks up front:
-//!   about 1.6 MiB of address space, touched only as far as it is used.
+//!   about 1.7 MiB of address space (65,536 values of 24 bytes, 4,096 frames of 48 bytes),
+//!   touched only as far as it is used.
 //!
 //! # Panics
 //!

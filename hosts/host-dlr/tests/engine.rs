@@ -105,6 +105,31 @@ fn a_timeout_stops_the_allocator_of_a_host_call() {
     assert!(started.elapsed() < Duration::from_secs(5), "stopped late: {:?}", started.elapsed());
 }
 
+/// With a timeout, dlr's fuel measures out the slices between two looks at the clock, and charges
+/// bulk memory instructions per byte: a loop of `memory.fill`s over 16 MiB each is stopped soon
+/// after its deadline, not after a slice of 100,000 of them.
+#[test]
+fn a_timeout_stops_a_loop_of_bulk_memory_operations() {
+    let limits = Limits { fuel: None, timeout: Some(Duration::from_millis(100)), ..Limits::default() };
+    let started = Instant::now();
+    let report = on_small_stack(move || {
+        harness::run(
+            &engine(limits),
+            br#"(module
+              (memory (export "memory") 256)
+              (func (export "run")
+                (loop $forever
+                  (memory.fill (i32.const 0) (i32.const 7) (i32.const 16777216))
+                  (memory.copy (i32.const 1) (i32.const 0) (i32.const 16777215))
+                  (br $forever))))"#,
+            "run",
+            &[],
+        )
+    });
+    assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::Timeout));
+    assert!(started.elapsed() < Duration::from_secs(5), "stopped late: {:?}", started.elapsed());
+}
+
 /// dlr refuses a second memory as invalid; this host refuses it at instantiation, as over its
 /// limits, as every other host does.
 #[test]
