@@ -18,7 +18,7 @@ use host_imports::{BoxFuture, Recorder, Sink};
 /// of its own. Implementations map every error of their runtime to a runtime-neutral
 /// [`Failure`], so that callers never see runtime types.
 pub trait Engine: Sized + Send + Sync {
-    /// The runtime's name, as printed: `wasmtime`, `wasmer`, `wasmi`, `tinywasm`, `submilli`, `wamr`, `wasm3`.
+    /// The runtime's name, as printed: `wasmtime`, `wasmer`, `wasmi`, `tinywasm`, `submilli`, `dlr`, `wamr`, `wasm3`.
     const NAME: &'static str;
     /// The compiler tiers this host offers (see [`Config::tier`]), the runtime's default first.
     const TIERS: &'static [&'static str];

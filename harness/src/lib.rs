@@ -1,7 +1,7 @@
 //! The runtime-neutral host side of wasm-hostcall.
 //!
 //! - [`Engine`] and [`Instance`]: the one trait pair each host crate implements (wasmtime,
-//!   wasmer, wasmi, tinywasm, submilli, WAMR, wasm3), so that tests and tools drive every runtime the same way.
+//!   wasmer, wasmi, tinywasm, submilli, dlr, WAMR, wasm3), so that tests and tools drive every runtime the same way.
 //! - [`Fault`] and [`Failure`]: every way a run can fail, the same on every runtime.
 //! - [`ModuleShape`]: a module's imports and exports, checked against the ABI before it runs.
 //! - [`Recorder`], [`HostError`]: the import bodies, shared by all hosts (decode with `common`,

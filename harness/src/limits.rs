@@ -13,7 +13,7 @@ use std::time::Duration;
 /// | stack              | `max_wasm_stack` (512 KiB)   | stack guard page               | call-depth limit           |
 /// | `timeout`          | epoch interruption           | host interrupt                 | fuel slices, clock between |
 ///
-/// The other hosts (tinywasm, submilli, WAMR, wasm3) have some of these mechanisms; each host crate's documentation says
+/// The other hosts (tinywasm, submilli, dlr, WAMR, wasm3) have some of these mechanisms; each host crate's documentation says
 /// what it does instead (the README's "Limits" has the table), and wasm3, which cannot stop a
 /// guest at all, refuses a fuel limit ([`crate::Engine::METERS_FUEL`]). A runtime that cannot be stopped by
 /// the clock refuses a timeout ([`crate::Engine::STOPS_ON_DEADLINE`]).

@@ -16,7 +16,18 @@
 //!   maximum is lowered to [`crate::Limits::max_table_elements`], so `table.grow` past it returns
 //!   -1. (A table that *starts* above the limit must be refused by the host before instantiation.)
 //!
-//! Memory is not limited here: each runtime has a way of its own (tinywasm a memory backend).
+//! - **Memory** (with [`MeterConfig::max_memory_pages`], for a runtime with no limiter of its own:
+//!   used by host-dlr). Each memory the module defines gets its maximum lowered to the limit (never
+//!   below its initial size), and every `memory.grow` becomes a call to a function appended to the
+//!   module, one per memory, that returns -1 when the memory would grow past the limit (the
+//!   request taken as unsigned, so `memory.grow(-1)` asks for 2^32 - 1 pages and gets -1), and
+//!   grows it otherwise. The check is done in the module, before the runtime sees the request, so
+//!   a runtime whose own `memory.grow` mishandles a huge request (dlr-wasm-interpreter 0.2.0 panics
+//!   on `memory.grow(-1)`: its new size overflows) never sees one. Appending the functions (rather
+//!   than importing them) leaves every function index as it was; they are not metered (a few
+//!   instructions, no loop: the call that replaced `memory.grow` is charged as one instruction).
+//!   Without this option memory is not limited here: each runtime has a way of its own (tinywasm a
+//!   memory backend).
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -36,22 +47,67 @@ pub struct Metered {
     pub fuel_export: Option<String>,
 }
 
+/// What [`meter_with`] adds to a module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeterConfig {
+    /// A fuel counter starting at this value; `None` for no fuel.
+    pub fuel: Option<u64>,
+    /// The most elements any table may hold: each table's maximum is lowered to it.
+    pub max_table_elements: u32,
+    /// The most pages any memory may grow to (see the module documentation); `None` to leave
+    /// memories as they are.
+    pub max_memory_pages: Option<u64>,
+}
+
 /// Rewrites `wasm`: every table's maximum at most `max_table_elements`, and, with `fuel`, a fuel
-/// counter starting at `fuel`. Fails on a module `wasmparser` cannot read.
+/// counter starting at `fuel`. Fails on a module that does not validate.
 pub fn meter(wasm: &[u8], fuel: Option<u64>, max_table_elements: u32) -> Result<Metered, String> {
+    meter_with(wasm, MeterConfig { fuel, max_table_elements, max_memory_pages: None })
+}
+
+/// Rewrites `wasm` with the limits of `config` (see the module documentation). Fails on a module
+/// that does not validate.
+pub fn meter_with(wasm: &[u8], config: MeterConfig) -> Result<Metered, String> {
     // Validated before it is rewritten: an invalid module that uses a global index past its own
     // globals would otherwise become valid, with the fuel counter at that index in its hands.
     wasmparser::Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
     let mut imported_globals = 0;
     let mut defined_globals = 0;
     let mut exports = HashSet::new();
+    // For the memory guards: the types and functions there are, each memory's index type
+    // (imported memories first), and whether any code grows a memory.
+    let mut types = 0u32;
+    let mut functions = 0u32;
+    let mut memories64 = Vec::new();
+    let mut grows = false;
+    let too_many = || "too many types or functions to add the memory guards".to_owned();
     for payload in Parser::new(0).parse_all(wasm) {
         match payload.map_err(|e| e.to_string())? {
+            Payload::TypeSection(section) => {
+                for group in section {
+                    let size =
+                        u32::try_from(group.map_err(|e| e.to_string())?.types().len()).map_err(|_| too_many())?;
+                    types = types.checked_add(size).ok_or_else(too_many)?;
+                }
+            }
             Payload::ImportSection(section) => {
                 for import in section.into_imports() {
-                    if matches!(import.map_err(|e| e.to_string())?.ty, TypeRef::Global(_)) {
-                        imported_globals += 1;
+                    match import.map_err(|e| e.to_string())?.ty {
+                        TypeRef::Global(_) => imported_globals += 1,
+                        TypeRef::Func(_) | TypeRef::FuncExact(_) => {
+                            functions = functions.checked_add(1).ok_or_else(too_many)?;
+                        }
+                        TypeRef::Memory(memory) => memories64.push(memory.memory64),
+                        _ => {}
                     }
+                }
+            }
+            Payload::FunctionSection(section) => {
+                functions = functions.checked_add(section.count()).ok_or_else(too_many)?;
+            }
+            Payload::MemorySection(section) => {
+                for memory in section {
+                    memories64.push(memory.map_err(|e| e.to_string())?.memory64);
                 }
             }
             Payload::GlobalSection(section) => defined_globals += section.count(),
@@ -60,19 +116,105 @@ pub fn meter(wasm: &[u8], fuel: Option<u64>, max_table_elements: u32) -> Result<
                     exports.insert(export.map_err(|e| e.to_string())?.name.to_owned());
                 }
             }
+            Payload::CodeSectionEntry(body) if config.max_memory_pages.is_some() && !grows => {
+                let mut reader = body.get_operators_reader().map_err(|e| e.to_string())?;
+                while !reader.eof() {
+                    if matches!(reader.read().map_err(|e| e.to_string())?, Operator::MemoryGrow { .. }) {
+                        grows = true;
+                        break;
+                    }
+                }
+            }
             _ => {}
         }
     }
-    let fuel = fuel.map(|fuel| {
+    let fuel = config.fuel.map(|fuel| {
         let name = super::unique_export_name(FUEL_EXPORT, exports.iter().map(String::as_str));
         Fuel { initial: i64::try_from(fuel).unwrap_or(i64::MAX), global: imported_globals + defined_globals, name }
     });
     let fuel_export = fuel.as_ref().map(|f| f.name.clone());
-    let mut meter =
-        Meter { fuel, max_table_elements: u64::from(max_table_elements), global_done: false, export_done: false };
+    let memory = match config.max_memory_pages {
+        Some(max_pages) => {
+            // A guard for each memory, in memory index order, then one type per index type used.
+            let guards = match grows {
+                true => {
+                    let mut guard_types = Vec::new();
+                    for &memory64 in &memories64 {
+                        if !guard_types.contains(&memory64) {
+                            guard_types.push(memory64);
+                        }
+                    }
+                    let count = u32::try_from(memories64.len()).map_err(|_| too_many())?;
+                    functions.checked_add(count).ok_or_else(too_many)?;
+                    types.checked_add(2).ok_or_else(too_many)?;
+                    Some(Guards { memories64, first_function: functions, first_type: types, types: guard_types })
+                }
+                false => None,
+            };
+            Some(MemoryLimit { max_pages, guards })
+        }
+        None => None,
+    };
+    let mut meter = Meter {
+        fuel,
+        max_table_elements: u64::from(config.max_table_elements),
+        memory,
+        global_done: false,
+        export_done: false,
+    };
     let mut module = wasm_encoder::Module::new();
     meter.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
     Ok(Metered { wasm: module.finish(), fuel_export })
+}
+
+/// The memory limit to add.
+struct MemoryLimit {
+    /// The most pages a memory may have.
+    max_pages: u64,
+    /// The guards replacing `memory.grow`, if the module grows a memory.
+    guards: Option<Guards>,
+}
+
+/// The functions appended to check every `memory.grow`.
+struct Guards {
+    /// Whether each memory (imported ones first) is a 64-bit one.
+    memories64: Vec<bool>,
+    /// The function index of memory 0's guard; memory `m`'s is `first_function + m`.
+    first_function: u32,
+    /// The index of the first type appended.
+    first_type: u32,
+    /// The index types the appended types take, in order: `false` for `(i32) -> (i32)`, `true`
+    /// for `(i64) -> (i64)`.
+    types: Vec<bool>,
+}
+
+impl Guards {
+    /// The type index of the guard of a memory whose index type is `memory64`.
+    fn type_of(&self, memory64: bool) -> u32 {
+        let position = self.types.iter().position(|&t| t == memory64).unwrap_or(0);
+        self.first_type + u32::try_from(position).unwrap_or(0)
+    }
+
+    /// The guard of memory `memory`: `memory.grow` of at most the pages up to `max_pages`, -1
+    /// past them (the request and the sizes compared as unsigned numbers).
+    fn function(memory: u32, memory64: bool, max_pages: u64) -> wasm_encoder::Function {
+        let mut f = wasm_encoder::Function::new([]);
+        let mut ins = f.instructions();
+        if memory64 {
+            let max = i64::try_from(max_pages).unwrap_or(i64::MAX);
+            ins.memory_size(memory).i64_const(max).i64_gt_u();
+            ins.local_get(0).i64_const(max).memory_size(memory).i64_sub().i64_gt_u();
+            ins.i32_or().if_(BlockType::Result(ValType::I64)).i64_const(-1);
+        } else {
+            // At most 2^16 pages: the 4 GiB a 32-bit memory can address.
+            let max = i32::try_from(max_pages.min(1 << 16)).unwrap_or(i32::MAX);
+            ins.memory_size(memory).i32_const(max).i32_gt_u();
+            ins.local_get(0).i32_const(max).memory_size(memory).i32_sub().i32_gt_u();
+            ins.i32_or().if_(BlockType::Result(ValType::I32)).i32_const(-1);
+        }
+        ins.else_().local_get(0).memory_grow(memory).end().end();
+        f
+    }
 }
 
 /// The fuel counter to add.
@@ -89,6 +231,7 @@ struct Fuel {
 struct Meter {
     fuel: Option<Fuel>,
     max_table_elements: u64,
+    memory: Option<MemoryLimit>,
     /// Whether the counter's global was added (to the global section, or as a new one).
     global_done: bool,
     /// Whether the counter's export was added.
@@ -191,6 +334,75 @@ fn ends_run(op: &Operator<'_>) -> bool {
 
 impl Reencode for Meter {
     type Error = Infallible;
+
+    fn instruction<'a>(&mut self, arg: Operator<'a>) -> Result<Instruction<'a>, reencode::Error<Self::Error>> {
+        match (arg, self.memory.as_ref().and_then(|m| m.guards.as_ref())) {
+            (Operator::MemoryGrow { mem }, Some(guards)) => Ok(Instruction::Call(guards.first_function + mem)),
+            (other, _) => reencode::utils::instruction(self, other),
+        }
+    }
+
+    fn parse_type_section(
+        &mut self,
+        types: &mut wasm_encoder::TypeSection,
+        section: wasmparser::TypeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_type_section(self, types, section)?;
+        if let Some(guards) = self.memory.as_ref().and_then(|m| m.guards.as_ref()) {
+            for &memory64 in &guards.types {
+                let index = if memory64 { ValType::I64 } else { ValType::I32 };
+                types.ty().function([index], [index]);
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_function_section(
+        &mut self,
+        functions: &mut wasm_encoder::FunctionSection,
+        section: wasmparser::FunctionSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_function_section(self, functions, section)?;
+        if let Some(guards) = self.memory.as_ref().and_then(|m| m.guards.as_ref()) {
+            for &memory64 in &guards.memories64 {
+                functions.function(guards.type_of(memory64));
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_code_section(
+        &mut self,
+        code: &mut wasm_encoder::CodeSection,
+        section: wasmparser::CodeSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_code_section(self, code, section)?;
+        if let Some(MemoryLimit { max_pages, guards: Some(guards) }) = &self.memory {
+            for (memory, &memory64) in (0u32..).zip(&guards.memories64) {
+                code.function(&Guards::function(memory, memory64, *max_pages));
+            }
+        }
+        Ok(())
+    }
+
+    fn parse_memory_section(
+        &mut self,
+        memories: &mut wasm_encoder::MemorySection,
+        section: wasmparser::MemorySectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        let Some(limit) = self.memory.as_ref().map(|m| m.max_pages) else {
+            return reencode::utils::parse_memory_section(self, memories, section);
+        };
+        // The memories the module defines only: an imported memory's type is the importer's
+        // requirement, not a limit on it.
+        for memory in section {
+            let mut ty = self.memory_type(memory?)?;
+            let limit = limit.max(ty.minimum);
+            ty.maximum = Some(ty.maximum.map_or(limit, |max| max.min(limit)));
+            memories.memory(ty);
+        }
+        Ok(())
+    }
 
     fn table_type(
         &mut self,
@@ -317,6 +529,72 @@ mod tests {
         // Invalid as it is (no global 0); valid once the counter is global 0.
         let module = wat("(module (func (global.set 0 (i64.const 9))))");
         assert!(meter(&module, Some(10), 100).is_err());
+    }
+
+    /// The functions, memories and `memory.grow`s of a module, as (function count, memory
+    /// maximums, grows of memory 0, calls).
+    fn memory_parts(wasm: &[u8]) -> (u32, Vec<Option<u64>>, usize, usize) {
+        let (mut functions, mut maximums, mut grows, mut calls) = (0, Vec::new(), 0, 0);
+        for payload in Parser::new(0).parse_all(wasm) {
+            match payload.unwrap() {
+                Payload::FunctionSection(section) => functions += section.count(),
+                Payload::MemorySection(section) => maximums.extend(section.into_iter().map(|m| m.unwrap().maximum)),
+                Payload::CodeSectionEntry(body) => {
+                    for op in body.get_operators_reader().unwrap().into_iter() {
+                        match op.unwrap() {
+                            Operator::MemoryGrow { .. } => grows += 1,
+                            Operator::Call { .. } => calls += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        (functions, maximums, grows, calls)
+    }
+
+    fn limit_memory(wasm: &[u8], fuel: Option<u64>, max_memory_pages: u64) -> Vec<u8> {
+        let config = MeterConfig { fuel, max_table_elements: 100, max_memory_pages: Some(max_memory_pages) };
+        let metered = meter_with(wasm, config).unwrap();
+        validate(&metered.wasm);
+        metered.wasm
+    }
+
+    #[test]
+    fn memory_grow_goes_through_a_guard_and_maximums_are_lowered() {
+        let module = wat(r#"(module
+            (memory (export "memory") 1)
+            (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))
+            (func (drop (memory.grow (i32.const 1)))))"#);
+        for fuel in [None, Some(1_000)] {
+            let wasm = limit_memory(&module, fuel, 16);
+            // One guard appended; both `memory.grow`s now call it, and the guard alone grows.
+            let (functions, maximums, grows, calls) = memory_parts(&wasm);
+            assert_eq!((functions, grows, calls), (3, 1, 2));
+            assert_eq!(maximums, [Some(16)]);
+        }
+    }
+
+    #[test]
+    fn a_memory_larger_than_the_limit_keeps_its_size_and_a_module_without_grow_gets_no_guard() {
+        let wasm = limit_memory(&wat("(module (memory 20 30) (func))"), None, 16);
+        assert_eq!(memory_parts(&wasm), (1, vec![Some(20)], 0, 0));
+    }
+
+    #[test]
+    fn guards_fit_every_memory_and_index_type() {
+        let module = wat(r#"(module
+            (type (func))
+            (import "env" "m" (memory 1))
+            (memory i64 1)
+            (func (result i64) (memory.grow 1 (i64.const 1)))
+            (func (result i32) (memory.grow 0 (i32.const 1))))"#);
+        let wasm = limit_memory(&module, Some(10), 8);
+        let (functions, maximums, grows, calls) = memory_parts(&wasm);
+        // One guard per memory; the imported memory's type is left as it is.
+        assert_eq!((functions, grows, calls), (4, 2, 2));
+        assert_eq!(maximums, [Some(8)]);
     }
 
     #[test]
