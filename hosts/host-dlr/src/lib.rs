@@ -81,7 +81,6 @@
 
 mod imports;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use common::{IMPORT_MODULE, Import, MEMORY_EXPORT};
@@ -396,18 +395,11 @@ fn out_of_fuel(store: &DlrStore<'_>, module: Stored<ModuleAddr>, fuel_export: Op
     matches!(store.global_read(global), StoredValue::I64(fuel) if fuel.cast_signed() < 0)
 }
 
-/// Runs `body`, turning a panic in dlr (or in the rewriting of a module) into a failure. None is
-/// known; this is the boundary where one would be caught. The instance a panic interrupted is
-/// left as dlr left it.
+/// Runs `body`, turning a panic in dlr (or in the rewriting of a module) into a failure
+/// ([`harness::guarded`]). None is known; this is the boundary where one would be caught. The
+/// instance a panic interrupted is left as dlr left it.
 fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, Failure> {
-    catch_unwind(AssertUnwindSafe(body)).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_default();
-        Failure::with_detail(Fault::Runtime, format!("dlr panicked: {message}"))
-    })
+    harness::guarded("dlr", body)
 }
 
 /// An error from instantiation: a data or element segment out of bounds (a trap, as on the other
