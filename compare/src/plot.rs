@@ -7,6 +7,13 @@
 //! Each series is one `<g class="series" data-series="NAME">`, and each legend entry a
 //! `<g class="legend-item" data-series="NAME">`: `report.html` hides and shows a series by them.
 
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_precision_loss,
+    reason = "pixel coordinates and decades: small numbers from floats (a log10 of a measured value, a width over a column width)"
+)]
+
 use std::fmt::Write as _;
 
 /// Tableau 10: distinct on screen and in print.

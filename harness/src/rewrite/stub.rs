@@ -64,7 +64,9 @@ pub fn stub_imports(wasm: &[u8], keep: impl Fn(&str, &str) -> bool) -> Result<St
     }
 
     // The new index of every function: kept imports, then stubs, then the module's own.
-    let kept = imports.iter().filter(|(_, _, kept)| *kept).count() as u32;
+    let too_many = |_| "more than 2^32 imports".to_owned();
+    let kept = u32::try_from(imports.iter().filter(|(_, _, kept)| *kept).count()).map_err(too_many)?;
+    let imported = u32::try_from(imports.len()).map_err(too_many)?;
     let mut map = Vec::with_capacity(imports.len());
     let (mut next_kept, mut next_stub) = (0u32, kept);
     for (_, _, is_kept) in &imports {
@@ -77,7 +79,7 @@ pub fn stub_imports(wasm: &[u8], keep: impl Fn(&str, &str) -> bool) -> Result<St
         }
     }
     let stub_types: Vec<u32> = imports.iter().filter(|(_, _, kept)| !kept).map(|(_, ty, _)| *ty).collect();
-    let mut stubber = Stubber { map, imported: imports.len() as u32, keep: &keep, stub_types, func_types };
+    let mut stubber = Stubber { map, imported, keep: &keep, stub_types, func_types };
     let mut module = wasm_encoder::Module::new();
     stubber.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
     Ok(Stubbed { wasm: module.finish(), stubs })
