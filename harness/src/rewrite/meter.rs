@@ -25,6 +25,8 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, ConstExpr, ExportKind, GlobalType, Instruction, SectionId, ValType};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 
+use super::goes_between;
+
 /// The name the fuel counter is exported under, unless the module already exports that name.
 pub const FUEL_EXPORT: &str = "wasm-hostcall:fuel";
 
@@ -129,31 +131,6 @@ impl Meter {
             f.instruction(&instruction);
         }
     }
-}
-
-/// Where a section goes in a module, in the order the binary format requires.
-fn rank(id: SectionId) -> u8 {
-    match id {
-        SectionId::Custom => 0,
-        SectionId::Type => 1,
-        SectionId::Import => 2,
-        SectionId::Function => 3,
-        SectionId::Table => 4,
-        SectionId::Memory => 5,
-        SectionId::Tag => 6,
-        SectionId::Global => 7,
-        SectionId::Export => 8,
-        SectionId::Start => 9,
-        SectionId::Element => 10,
-        SectionId::DataCount => 11,
-        SectionId::Code => 12,
-        SectionId::Data => 13,
-    }
-}
-
-/// Whether a section `id` missing from the module goes between sections `after` and `before`.
-fn goes_between(id: SectionId, after: Option<SectionId>, before: Option<SectionId>) -> bool {
-    after.is_none_or(|a| rank(a) < rank(id)) && before.is_none_or(|b| rank(b) > rank(id))
 }
 
 /// Whether `op` ends a straight-line run of instructions: it branches, is branched to, or calls.
