@@ -160,9 +160,12 @@ impl harness::Engine for Silverfir {
         let (memories, tables) = sizes(&types);
         let rewritten = guarded(|| -> Result<_, String> {
             let metered = harness::rewrite::meter::meter(wasm, limits.fuel, limits.max_table_elements)?;
-            let (wasm, start_export) = match harness::rewrite::move_start(&metered.wasm, START_EXPORT)? {
+            let checked = harness::rewrite::trunc::check_truncations(&metered.wasm)?;
+            let wasm = checked.unwrap_or(metered.wasm);
+            let wasm = harness::rewrite::dead_code::remove_dead_code(&wasm)?.unwrap_or(wasm);
+            let (wasm, start_export) = match harness::rewrite::move_start(&wasm, START_EXPORT)? {
                 Some(moved) => (moved.wasm, Some(moved.export)),
-                None => (metered.wasm, None),
+                None => (wasm, None),
             };
             let (wasm, split) = match harness::rewrite::alloc::split(&wasm)? {
                 Some(split) => (split.wasm, split.imports),

@@ -1,0 +1,174 @@
+//! What is specific to Silverfir-nano, on both tiers: the allocator called by the guest itself
+//! between the two halves of `answer_*_alloc` (metered, its imports refused, memory it grows looked
+//! up again, the instance usable after it trapped), the start function metered, and the limits
+//! enforced at instantiation. (Deep recursion on a 2 MiB native stack: the conformance suite's
+//! `limits`, on every runtime and tier; here too, for both tiers at once.)
+
+use harness::{Config, Engine, Fault, HostErrorKind, Instance, Limits, Sink, Trap};
+use host_silverfir::Silverfir;
+
+fn engines(limits: &Limits) -> Vec<Silverfir> {
+    <Silverfir as Engine>::TIERS
+        .iter()
+        .map(|tier| {
+            let config = Config { tier: Some((*tier).to_owned()), ..Config::new(limits.clone()) };
+            Silverfir::new(&config).expect("silverfir")
+        })
+        .collect()
+}
+
+fn metered() -> Vec<Silverfir> {
+    engines(&Limits { fuel: Some(1_000_000), ..Limits::default() })
+}
+
+fn fixture(path: &str) -> Vec<u8> {
+    std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests").join(path)).expect("fixture")
+}
+
+/// Runs `body` on a thread with a 2 MiB stack, as the suites run fixtures.
+fn on_small_stack<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new().stack_size(2 * 1024 * 1024).spawn(body).expect("thread").join().expect("no panic")
+}
+
+/// The guest's allocator, called between the halves of `answer_str_alloc`, draws on the
+/// instance's fuel.
+#[test]
+fn an_allocator_looping_forever_runs_out_of_fuel() {
+    let bytes = fixture("calls/alloc_endless_loop.wat");
+    for engine in metered() {
+        let bytes = bytes.clone();
+        let report = on_small_stack(move || harness::run_with_input(&engine, &bytes, "handle", b"Wasm"));
+        assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::OutOfFuel));
+    }
+}
+
+/// A start function is run metered, after instantiation: one that never ends runs out of fuel.
+#[test]
+fn a_start_function_looping_forever_runs_out_of_fuel() {
+    let module = br#"(module (memory (export "memory") 1) (func $spin (loop $l (br $l))) (start $spin)
+        (func (export "run")))"#;
+    for engine in metered() {
+        let report = harness::run(&engine, module, "run", &[]);
+        assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::OutOfFuel), "{}", engine.tier());
+    }
+}
+
+/// One memory per instance, as `StoreLimits` allows on wasmtime: a second one is refused at
+/// instantiation as a limit.
+#[test]
+fn a_second_memory_is_refused() {
+    for engine in metered() {
+        let report = harness::run(
+            &engine,
+            br#"(module (memory (export "memory") 1) (memory 1) (func (export "run")))"#,
+            "run",
+            &[],
+        );
+        assert_eq!(report.outcome.unwrap_err().fault, Fault::instantiation_limit());
+    }
+}
+
+/// A memory that grows (and so may move) inside the allocator is looked up again after it.
+#[test]
+fn memory_grown_by_the_allocator_is_looked_up_again() {
+    for engine in metered() {
+        let report = harness::run(
+            &engine,
+            br#"(module
+              (import "env" "answer_str_alloc" (func $answer (param i32 i32 i32)))
+              (import "env" "log_str" (func $log_str (param i32 i32)))
+              (memory (export "memory") 1)
+              (data (i32.const 16) "Wasm")
+              (func (export "guest_alloc") (param i32 i32) (result i32)
+                (drop (memory.grow (i32.const 4)))
+                (i32.const 200000))
+              (func (export "run")
+                (call $answer (i32.const 16) (i32.const 4) (i32.const 64))
+                (call $log_str (i32.load (i32.const 64)) (i32.load (i32.const 68)))))"#,
+            "run",
+            &[],
+        );
+        let events: Vec<String> = report.events.iter().map(ToString::to_string).collect();
+        assert_eq!(events, ["str \"Hello, Wasm!\""], "{report:?}");
+        assert_eq!(report.outcome, Ok(None));
+    }
+}
+
+/// The allocator reached through a table (`call_indirect` of the import) and through an export of
+/// the import: both go through the two halves, and an allocator that traps leaves the instance
+/// usable, its imports allowed again.
+#[test]
+fn every_way_to_the_import_goes_through_the_halves_and_a_trap_in_between_is_cleared() {
+    let module = br#"(module
+      (import "env" "answer_str_alloc" (func $answer (param i32 i32 i32)))
+      (import "env" "log_str" (func $log_str (param i32 i32)))
+      (import "env" "log_int" (func $log_int (param i32)))
+      (type $answer_type (func (param i32 i32 i32)))
+      (memory (export "memory") 1)
+      (table 1 funcref) (elem (i32.const 0) $answer)
+      (data (i32.const 16) "Wasm")
+      (global $trap (mut i32) (i32.const 0))
+      (func (export "guest_alloc") (param i32 i32) (result i32)
+        (if (global.get $trap) (then unreachable))
+        (i32.const 1000))
+      (export "answer" (func $answer))
+      (func (export "indirect")
+        (call_indirect (type $answer_type) (i32.const 16) (i32.const 4) (i32.const 64) (i32.const 0))
+        (call $log_str (i32.load (i32.const 64)) (i32.load (i32.const 68))))
+      (func (export "trapping")
+        (global.set $trap (i32.const 1))
+        (call $answer (i32.const 16) (i32.const 4) (i32.const 64)))
+      (func (export "after")
+        (global.set $trap (i32.const 0))
+        (call $log_int (i32.const 7))))"#;
+    for engine in metered() {
+        let (loaded, shape) = engine.load(&harness::module_bytes(module).unwrap()).expect("loads");
+        assert!(shape.function("answer").is_some_and(|(params, results)| params.len() == 3 && results.is_empty()));
+        let mut instance = engine.instantiate(&loaded, Sink::Record).expect("instantiates");
+        assert_eq!(instance.call("indirect", &[]), Ok(None));
+        assert_eq!(instance.call("answer", &[16, 4, 64]), Ok(None));
+        assert_eq!(instance.call("trapping", &[]).unwrap_err().fault, Fault::Trap(Trap::Unreachable));
+        assert_eq!(instance.call("after", &[]), Ok(None), "{}: imports are allowed again", engine.tier());
+        let events: Vec<String> = instance.take_events().iter().map(ToString::to_string).collect();
+        assert_eq!(events, ["str \"Hello, Wasm!\"", "int 7"]);
+    }
+}
+
+/// An import called from the allocator is refused (`host.reentered`), naming both imports.
+#[test]
+fn an_import_called_from_the_allocator_is_refused() {
+    let bytes = fixture("cases/alloc_calls_an_import.wat");
+    for engine in metered() {
+        let report = harness::run(&engine, &bytes, "run", &[]);
+        let Fault::Host(error) = report.outcome.unwrap_err().fault else { panic!("not a host error") };
+        assert_eq!(error.import, common::Import::LogInt);
+        assert_eq!(error.kind, HostErrorKind::Reentered { during: common::Import::AnswerStrAlloc });
+    }
+}
+
+/// Deep recursion ends in a stack overflow on both tiers, on a 2 MiB native stack, and the engine
+/// runs the demo after it.
+#[test]
+fn deep_recursion_traps_on_a_small_native_stack() {
+    for name in ["limits/deep_recursion.wat", "limits/deep_recursion_with_locals.wat"] {
+        let bytes = fixture(name);
+        for engine in metered() {
+            let bytes = bytes.clone();
+            let (fault, demo) = on_small_stack(move || {
+                let fault = harness::run(&engine, &bytes, "run", &[]).outcome.unwrap_err().fault;
+                let demo = harness::run(&engine, guest_wasm::GUEST_WASM, "hello", &[]).lines();
+                (fault, demo)
+            });
+            assert_eq!(fault, Fault::Trap(Trap::StackOverflow), "{name}");
+            assert_eq!(demo.last().map(String::as_str), Some("returned 4567"));
+        }
+    }
+}
+
+/// Silverfir-nano cannot be stopped by the clock: a timeout is refused.
+#[test]
+fn a_timeout_is_refused() {
+    let limits = Limits { timeout: Some(std::time::Duration::from_millis(100)), ..Limits::default() };
+    let Err(failure) = Silverfir::new(&Config::new(limits)) else { panic!("a timeout was accepted") };
+    assert!(matches!(failure.fault, Fault::Setup(_)), "{failure}");
+}
