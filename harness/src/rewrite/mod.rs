@@ -11,11 +11,9 @@
 //! [`lower`] lowers bulk-memory instructions to WebAssembly 1.0, [`alloc`] has the guest call its
 //! own allocator between two halves of an `answer_*_alloc` import (for a runtime whose host
 //! functions cannot call into the guest), [`trunc`] checks trapping float-to-integer conversions in
-//! the module (for a runtime that gets them wrong at the edges), [`dead_code`] removes code after
-//! unconditional branches (for a runtime that refuses some of it).
+//! the module (for a runtime that gets them wrong at the edges).
 
 pub mod alloc;
-pub mod dead_code;
 pub mod lower;
 pub mod meter;
 pub mod trunc;

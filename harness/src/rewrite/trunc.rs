@@ -1,8 +1,8 @@
 //! Trapping float-to-integer conversions checked in the module itself, for runtimes that get them
 //! wrong at the edges (used by host-silverfir: Silverfir-nano 0.6's JIT converts the values
-//! exactly at the upper bound, 2^31 from `f32`, 2^32 from `f32`, 2^63 and 2^64, instead of
-//! trapping; its interpreter converts a NaN or out-of-range operand that the previous instruction
-//! computed to whatever its frame slot held, instead of trapping).
+//! exactly at the upper bound, 2^31 and 2^32 from `f32`, 2^63 and 2^64 from either, instead of
+//! trapping; its interpreter, which host-silverfir does not offer, converts a NaN or out-of-range
+//! operand computed by the previous instruction to whatever its frame slot held).
 //!
 //! Each of the eight trapping conversions (`i32.trunc_f32_s` ... `i64.trunc_f64_u`) is replaced
 //! with a call to a function appended to the module, of the same type, which checks the operand

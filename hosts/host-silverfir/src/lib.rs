@@ -1,5 +1,5 @@
 //! The wasm-hostcall imports on [Silverfir-nano](https://docs.rs/sf-nano-core) (`sf-nano-core`), a
-//! compact WebAssembly JIT and interpreter in one crate.
+//! compact WebAssembly JIT (and interpreter) in one crate.
 //!
 //! [`Silverfir`] implements [`harness::Engine`]. Silverfir-nano's host functions are closures bound
 //! at instantiation, so each instance gets its imports anew, their closures sharing the
@@ -10,16 +10,21 @@
 //!
 //! # Tiers
 //!
-//! - `jit` (Silverfir-nano's default): each function compiled to native code when the module is
-//!   instantiated.
-//! - `interp`: its interpreter, a threaded dispatch chain generated for the target when the crate
-//!   is built.
+//! One: `jit`, Silverfir-nano's default, which compiles the whole module to native code when it
+//! is instantiated. Silverfir-nano is built without its default `guard-pages` feature: with it,
+//! the JIT installs a process-wide SIGSEGV/SIGBUS handler that aborts the process on a fault
+//! outside its own code (it does not chain to the handler installed before it), which would abort
+//! a process that also runs wasmtime or wasmer, whose traps are such faults. Without it, compiled
+//! code checks bounds and stack depth itself.
 //!
-//! Both are built without the crate's default `guard-pages` feature: with it, the JIT installs a
-//! process-wide SIGSEGV/SIGBUS handler that aborts the process on a fault outside its own code
-//! (it does not chain to the handler installed before it), which would abort a process that also
-//! runs wasmtime or wasmer, whose traps are such faults. Without it, compiled code checks bounds
-//! and stack depth itself.
+//! Its interpreter (the crate's `interp` feature) is not built in: it computes wrong results
+//! instead of trapping. An integer division or remainder by zero does not trap when the divisor
+//! was computed from the result of a call, `memory.size`, `table.size` or `ref.is_null` (`(i32.div_u
+//! (i32.const 5) (i32.sub (call $one) (i32.const 1)))` returns 5); a trapping float-to-integer
+//! conversion of an out-of-range or NaN operand computed by the previous instruction does not
+//! either (`(i32.trunc_f32_s (f32.add (f32.const 3e30) (f32.const 1)))` returns 0); and it refuses
+//! some valid modules with unreachable code at instantiation ("interp: predecoder stack desync").
+//! The generated-module test finds them within a few hundred modules.
 //!
 //! # Limits
 //!
@@ -28,7 +33,7 @@
 //! | `fuel`             | a fuel counter added to the module (`harness::rewrite::meter`), one budget per instance |
 //! | `max_memory_bytes` | Silverfir-nano's `Config::wasm_memory_max_pages`                             |
 //! | tables             | each table's maximum lowered to the limit in the module (`harness::rewrite::meter`) |
-//! | stack              | its own stack, `Config::wasm_stack_bytes` (2 MiB), on the heap                |
+//! | stack              | its wasm stack, `Config::wasm_stack_bytes` = [`WASM_STACK_BYTES`] (512 KiB), on the heap |
 //!
 //! - **Fuel.** Silverfir-nano has no fuel and no way to interrupt a guest: the module gets a fuel
 //!   counter, charged one unit per instruction a straight-line run at a time, as on tinywasm. A
@@ -45,11 +50,12 @@
 //!   before instantiation, with [`Fault::instantiation_limit`].
 //! - **Memories, tables.** At most one of each, as elsewhere: a module defining more is refused
 //!   before instantiation, with [`Fault::instantiation_limit`].
-//! - **Stack.** Neither tier recurses on the native stack for wasm calls: the interpreter keeps
-//!   frames in its own stack (at most 4,096 deep) and ends in "call stack exhausted", the JIT checks
-//!   the depth of its own stack and ends in "stack overflow": both [`Trap::StackOverflow`]. No host
-//!   function calls into the guest (see the allocator, below), so there is no native recursion at
-//!   all.
+//! - **Stack.** The JIT keeps wasm frames in its own stack and ends in "stack overflow"
+//!   ([`Trap::StackOverflow`]) when a call would not fit there. It also uses the native stack, 8
+//!   bytes per nested wasm call on x86-64, with no limit of its own (its `abi.md`, "Host-stack-depth
+//!   caveat"): the wasm stack is 512 KiB rather than its default 2 MiB so that the deepest
+//!   recursion it allows fits a small native stack (see [`WASM_STACK_BYTES`]). No host function
+//!   calls into the guest (see the allocator, below), so nothing else recurses natively.
 //!
 //! # The allocator
 //!
@@ -82,6 +88,14 @@ use crate::imports::{HOST_ERROR, Host, SharedHost, function_type};
 /// unique in the module).
 const START_EXPORT: &str = "wasm-hostcall:start";
 
+/// The wasm stack of each call from the host, in bytes (Silverfir-nano's default is 2 MiB). Its JIT
+/// keeps wasm frames there, and uses the native stack too, a little per nested wasm call, without
+/// a limit of its own: the depth the wasm stack allows must fit the native stack of the thread
+/// that runs the guest. Endless recursion of the smallest frames takes about half as much native
+/// stack as wasm stack: with 2 MiB it overflowed a 1 MiB native stack (the process aborts), with
+/// this it ends in a stack-overflow trap on a 512 KiB one (and aborts on 256 KiB).
+pub const WASM_STACK_BYTES: usize = 512 * 1024;
+
 /// The Silverfir-nano engine, at one tier, with the limits.
 pub struct Silverfir {
     engine: sf_nano_core::Engine,
@@ -108,6 +122,8 @@ pub struct SilverfirModule {
     memories: Arc<[u64]>,
     /// The initial size of each table the module defines or imports, in elements.
     tables: Arc<[u64]>,
+    /// The trap of the first segment with a negative offset (see [`instantiate_failure`]).
+    negative_offset: Option<Trap>,
 }
 
 /// One guest instance.
@@ -123,21 +139,18 @@ pub struct SilverfirInstance {
 impl harness::Engine for Silverfir {
     const NAME: &'static str = "silverfir";
     const CRATE: &'static str = "sf-nano-core";
-    /// Silverfir-nano's JIT (its default) and its interpreter.
-    const TIERS: &'static [&'static str] = &["jit", "interp"];
+    /// Silverfir-nano's JIT (its default); its interpreter is left out (see the crate docs).
+    const TIERS: &'static [&'static str] = &["jit"];
     type Module = SilverfirModule;
     type Instance = SilverfirInstance;
 
     fn new(config: &harness::Config) -> Result<Self, Failure> {
         let tier = harness::check_config::<Self>(config)?;
-        let sf_tier = match tier {
-            "jit" => Tier::Jit,
-            _ => Tier::Interp,
-        };
         let pages = config.limits.max_memory_bytes / usize::try_from(harness::WASM_PAGE_SIZE).unwrap_or(usize::MAX);
         let sf_config = sf_nano_core::Config::new()
-            .tier(sf_tier)
+            .tier(Tier::Jit)
             .wasm_memory_max_pages(u32::try_from(pages).unwrap_or(u32::MAX).max(1))
+            .wasm_stack_bytes(WASM_STACK_BYTES)
             .parallel_compilation(false);
         let engine = sf_nano_core::Engine::new(sf_config)
             .map_err(|e| Failure::new(Fault::Setup(format!("silverfir: {e}"))))?;
@@ -158,11 +171,11 @@ impl harness::Engine for Silverfir {
         let types = wasmparser::Validator::new().validate_all(wasm).map_err(|e| invalid(e.to_string()))?;
         let shape = ModuleShape::from_wasm(wasm, &types).map_err(invalid)?;
         let (memories, tables) = sizes(&types);
+        let negative_offset = first_negative_offset(wasm).map_err(invalid)?;
         let rewritten = guarded(|| -> Result<_, String> {
             let metered = harness::rewrite::meter::meter(wasm, limits.fuel, limits.max_table_elements)?;
             let checked = harness::rewrite::trunc::check_truncations(&metered.wasm)?;
             let wasm = checked.unwrap_or(metered.wasm);
-            let wasm = harness::rewrite::dead_code::remove_dead_code(&wasm)?.unwrap_or(wasm);
             let (wasm, start_export) = match harness::rewrite::move_start(&wasm, START_EXPORT)? {
                 Some(moved) => (moved.wasm, Some(moved.export)),
                 None => (wasm, None),
@@ -187,6 +200,7 @@ impl harness::Engine for Silverfir {
             allocator,
             memories: memories.into(),
             tables: tables.into(),
+            negative_offset,
         })
     }
 
@@ -216,7 +230,7 @@ impl harness::Engine for Silverfir {
             let parsed = sf_nano_core::Module::new("guest", &module.wasm)?;
             sf_nano_core::Instance::from_module(&self.engine, parsed, &imports)
         })?
-        .map_err(|e| instantiate_failure(&e))?;
+        .map_err(|e| instantiate_failure(&e, module.negative_offset))?;
         let mut instance =
             SilverfirInstance { instance, host, recorder: self.config.recorder(sink), fuel_export: module.fuel_export.clone() };
         if let Some(start) = &module.start_export {
@@ -361,31 +375,122 @@ fn guarded<T>(body: impl FnOnce() -> T) -> Result<T, Failure> {
 /// `Config::wasm_memory_max_pages`.
 const MEMORY_LIMIT_MESSAGE: &str = "memory exceeds runtime configured limit";
 
-/// An error from instantiation: a trap in a data or element segment, or a resource limit.
-fn instantiate_failure(error: &WasmError) -> Failure {
-    if error.is_unlinkable() && error.message().starts_with(MEMORY_LIMIT_MESSAGE) {
-        return Failure::with_detail(Fault::instantiation_limit(), error);
-    }
-    failure(error)
+/// An error from instantiation: a trap in a data or element segment, or a resource limit. The JIT
+/// reports a segment out of bounds as an unlinkable module, not a trap ("out of bounds memory
+/// access", "out of bounds table access", and "offset is negative" for an offset of 2^31 or more,
+/// of either kind: `negative_offset` says which segment that is).
+fn instantiate_failure(error: &WasmError, negative_offset: Option<Trap>) -> Failure {
+    let trap = match (error.is_unlinkable(), error.message()) {
+        (true, message) if message.starts_with(MEMORY_LIMIT_MESSAGE) => {
+            return Failure::with_detail(Fault::instantiation_limit(), error);
+        }
+        (true, "out of bounds memory access") => Trap::MemoryOutOfBounds,
+        (true, "out of bounds table access") => Trap::TableOutOfBounds,
+        (true, "offset is negative") => match negative_offset {
+            Some(trap) => trap,
+            None => return Failure::with_detail(Fault::Runtime, error),
+        },
+        _ => return failure(error),
+    };
+    Failure::new(Fault::Trap(trap))
 }
 
-/// A Silverfir-nano error in the ABI's terms. Its traps are told apart by their messages (the
-/// interpreter's and the JIT's differ for some).
+/// The trap of the first active segment (element segments first, then data segments, the order
+/// instantiation writes them in) whose offset is negative as a signed number, if there is one.
+fn first_negative_offset(wasm: &[u8]) -> Result<Option<Trap>, String> {
+    use wasmparser::{DataKind, ElementKind, Payload};
+    let (mut globals, mut elements, mut data) = (Vec::new(), Vec::new(), Vec::new());
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| e.to_string())? {
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    if let wasmparser::TypeRef::Global(_) = import.map_err(|e| e.to_string())?.ty {
+                        globals.push(None);
+                    }
+                }
+            }
+            Payload::GlobalSection(reader) => {
+                for global in reader {
+                    let value = evaluate(&global.map_err(|e| e.to_string())?.init_expr, &globals);
+                    globals.push(value);
+                }
+            }
+            Payload::ElementSection(reader) => {
+                for element in reader {
+                    if let ElementKind::Active { offset_expr, .. } = element.map_err(|e| e.to_string())?.kind {
+                        elements.push(evaluate(&offset_expr, &globals));
+                    }
+                }
+            }
+            Payload::DataSection(reader) => {
+                for segment in reader {
+                    if let DataKind::Active { offset_expr, .. } = segment.map_err(|e| e.to_string())?.kind {
+                        data.push(evaluate(&offset_expr, &globals));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let negative = |offsets: &[Option<i64>]| offsets.iter().any(|o| o.is_some_and(|o| o < 0));
+    Ok(if negative(&elements) {
+        Some(Trap::TableOutOfBounds)
+    } else if negative(&data) {
+        Some(Trap::MemoryOutOfBounds)
+    } else {
+        None
+    })
+}
+
+/// The value of an integer constant expression (an `i32`'s sign-extended), `None` if it is not
+/// one this host evaluates (an imported global, a reference).
+fn evaluate(expr: &wasmparser::ConstExpr<'_>, globals: &[Option<i64>]) -> Option<i64> {
+    use wasmparser::Operator;
+    let mut stack: Vec<i64> = Vec::new();
+    for op in expr.get_operators_reader() {
+        let value = match op.ok()? {
+            Operator::I32Const { value } => i64::from(value),
+            Operator::I64Const { value } => value,
+            Operator::GlobalGet { global_index } => (*globals.get(usize::try_from(global_index).ok()?)?)?,
+            Operator::End => break,
+            op @ (Operator::I32Add | Operator::I32Sub | Operator::I32Mul) => {
+                let (b, a) = (stack.pop()?, stack.pop()?);
+                #[allow(clippy::cast_possible_truncation, reason = "i32 arithmetic, wrapping as the instruction does")]
+                let (a, b) = (a as i32, b as i32);
+                i64::from(match op {
+                    Operator::I32Add => a.wrapping_add(b),
+                    Operator::I32Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                })
+            }
+            op @ (Operator::I64Add | Operator::I64Sub | Operator::I64Mul) => {
+                let (b, a) = (stack.pop()?, stack.pop()?);
+                match op {
+                    Operator::I64Add => a.wrapping_add(b),
+                    Operator::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+            _ => return None,
+        };
+        stack.push(value);
+    }
+    stack.pop()
+}
+
+/// A Silverfir-nano error in the ABI's terms. Its traps are told apart by their messages.
 fn failure(error: &WasmError) -> Failure {
     let neutral = match (error.class(), error.message()) {
-        ("trap", "unreachable" | "unreachable executed") => Trap::Unreachable,
-        ("trap", "out of bounds memory access" | "memory access out of bounds") => Trap::MemoryOutOfBounds,
-        // The interpreter's "undefined element": a `call_indirect` past the end of the table.
-        ("trap", "out of bounds table access" | "undefined element") => Trap::TableOutOfBounds,
-        ("trap", "invalid function reference" | "uninitialized element" | "null function reference") => {
-            Trap::IndirectCallToNull
-        }
+        ("trap", "unreachable executed") => Trap::Unreachable,
+        ("trap", "out of bounds memory access") => Trap::MemoryOutOfBounds,
+        ("trap", "out of bounds table access") => Trap::TableOutOfBounds,
+        // A null table entry (`call_indirect`), a null function reference (`call_ref`).
+        ("trap", "invalid function reference" | "null function reference") => Trap::IndirectCallToNull,
         ("trap", "indirect call type mismatch") => Trap::BadSignature,
         ("trap", "integer divide by zero") => Trap::IntegerDivisionByZero,
         ("trap", "integer overflow") => Trap::IntegerOverflow,
         ("trap", "invalid conversion to integer") => Trap::BadConversionToInteger,
-        // The interpreter's, then the JIT's.
-        ("trap", "call stack exhausted") | ("exhaustion", "stack overflow") => Trap::StackOverflow,
+        ("exhaustion", "stack overflow") => Trap::StackOverflow,
         ("trap", _) => return Failure::with_detail(Fault::Trap(Trap::Other), error),
         _ => return Failure::with_detail(Fault::Runtime, error),
     };

@@ -1,8 +1,7 @@
-//! What is specific to Silverfir-nano, on both tiers: the allocator called by the guest itself
+//! What is specific to Silverfir-nano, on every tier it offers: the allocator called by the guest itself
 //! between the two halves of `answer_*_alloc` (metered, its imports refused, memory it grows looked
 //! up again, the instance usable after it trapped), the start function metered, and the limits
-//! enforced at instantiation. (Deep recursion on a 2 MiB native stack: the conformance suite's
-//! `limits`, on every runtime and tier; here too, for both tiers at once.)
+//! enforced at instantiation, segments out of bounds, deep recursion on a small native stack.
 
 use harness::{Config, Engine, Fault, HostErrorKind, Instance, Limits, Sink, Trap};
 use host_silverfir::Silverfir;
@@ -146,8 +145,8 @@ fn an_import_called_from_the_allocator_is_refused() {
     }
 }
 
-/// Deep recursion ends in a stack overflow on both tiers, on a 2 MiB native stack, and the engine
-/// runs the demo after it.
+/// Deep recursion ends in a stack overflow on a 2 MiB native stack (the suites' fixtures run on
+/// one), and the engine runs the demo after it.
 #[test]
 fn deep_recursion_traps_on_a_small_native_stack() {
     for name in ["limits/deep_recursion.wat", "limits/deep_recursion_with_locals.wat"] {
@@ -171,4 +170,48 @@ fn a_timeout_is_refused() {
     let limits = Limits { timeout: Some(std::time::Duration::from_millis(100)), ..Limits::default() };
     let Err(failure) = Silverfir::new(&Config::new(limits)) else { panic!("a timeout was accepted") };
     assert!(matches!(failure.fault, Fault::Setup(_)), "{failure}");
+}
+
+/// A segment out of bounds fails the instantiation with the trap of its kind (the JIT reports it as an unlinkable module, "offset is negative" for an offset of 2^31 or more).
+#[test]
+fn segments_out_of_bounds_trap_at_instantiation() {
+    let cases: [(&[u8], Trap); 5] = [
+        (br#"(module (memory (export "memory") 1) (data (i32.const -662084232) "") (func (export "run")))"#, Trap::MemoryOutOfBounds),
+        (br#"(module (memory (export "memory") 1) (data (i32.const 65535) "ab") (func (export "run")))"#, Trap::MemoryOutOfBounds),
+        (
+            br#"(module (memory (export "memory") 1) (global i32 (i32.const -1)) (table 1 funcref)
+                (elem (global.get 0) func 0) (data (i32.const -5) "") (func (export "run")))"#,
+            Trap::TableOutOfBounds,
+        ),
+        (br#"(module (memory (export "memory") 1) (table 1 funcref) (elem (i32.const 1) func 0) (func (export "run")))"#, Trap::TableOutOfBounds),
+        (
+            br#"(module (memory (export "memory") 1) (table 1 funcref) (elem (i32.const 0) func 0)
+                (data (i32.const 0x80000000) "") (func (export "run")))"#,
+            Trap::MemoryOutOfBounds,
+        ),
+    ];
+    for engine in metered() {
+        for (module, trap) in &cases {
+            let report = harness::run(&engine, module, "run", &[]);
+            assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(*trap), "{}: {}", engine.tier(), String::from_utf8_lossy(module));
+        }
+    }
+}
+
+/// The JIT also uses the native stack, a little per nested wasm call, with no limit of its own: the
+/// wasm stack is sized so that endless recursion of the smallest frames traps before it overflows
+/// even a 512 KiB native stack (with Silverfir-nano's default 2 MiB, it aborted the process on 1 MiB).
+#[test]
+fn the_smallest_frames_fit_a_512_kib_native_stack() {
+    let module = br#"(module (memory (export "memory") 1) (func $f (call $f)) (func (export "run") (call $f)))"#;
+    for engine in metered() {
+        let (loaded, shape) = engine.load(&harness::module_bytes(module).unwrap()).expect("loads");
+        let fault = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || harness::run_module(&engine, &loaded, &shape, "run", &[]).outcome.unwrap_err().fault)
+            .expect("thread")
+            .join()
+            .expect("no panic");
+        assert_eq!(fault, Fault::Trap(Trap::StackOverflow));
+    }
 }
