@@ -30,18 +30,24 @@
 //!
 //! | limit              | how                                                                          |
 //! |--------------------|------------------------------------------------------------------------------|
-//! | `fuel`             | a fuel counter added to the module (`harness::rewrite::meter`), one budget per instance |
+//! | `fuel`             | a fuel counter added to the module, in slices (`harness::rewrite::meter::meter_sliced`), one budget per instance |
+//! | `timeout`          | the clock read between two slices of fuel, by the host function that hands out the next |
 //! | `max_memory_bytes` | Silverfir-nano's `Config::wasm_memory_max_pages`                             |
 //! | tables             | each table's maximum lowered to the limit in the module (`harness::rewrite::meter`) |
 //! | stack              | its wasm stack, `Config::wasm_stack_bytes` = [`WASM_STACK_BYTES`] (512 KiB), on the heap |
 //!
 //! - **Fuel.** Silverfir-nano has no fuel and no way to interrupt a guest: the module gets a fuel
-//!   counter, charged one unit per instruction a straight-line run at a time, as on tinywasm. A
-//!   negative counter after a trap means the guest ran out. The start function is moved to an
-//!   export (`harness::rewrite::move_start`) and called right after instantiation, so that its
-//!   fuel can be read too.
-//! - **No timeout.** Nothing stops a guest by the clock: a timeout is refused
-//!   ([`harness::Engine::STOPS_ON_DEADLINE`] is `false`).
+//!   counter, charged one unit per instruction a straight-line run at a time, as on tinywasm. It
+//!   holds a slice of at most [`FUEL_SLICE`] units; a run that overdraws it calls a host function
+//!   the meter adds, which takes the overdraft and the next slice from the instance's budget, or
+//!   traps with [`Trap::OutOfFuel`] when the budget cannot cover it. The start function is moved
+//!   to an export (`harness::rewrite::move_start`) and called right after instantiation, so that it
+//!   runs metered and bounded like any call.
+//! - **Timeout.** The same host function reads the clock before it hands out a slice, and traps
+//!   with [`Trap::Timeout`] once the instance's deadline has passed (as host-wasmi reads it between
+//!   fuel slices); a call that starts after the deadline fails at once. With a timeout and no fuel
+//!   limit, the slices are unlimited. So a guest is stopped within a slice of its deadline, in its
+//!   code; a guest waiting in a host function (a slow `kv_get`) is not, as on wasmi.
 //! - **Memory.** `memory.grow` past the limit returns -1 (Silverfir-nano caps growth at whole
 //!   pages: a limit that is not a multiple of 64 KiB is rounded down, and below one page it is one
 //!   page). A module declaring more initial memory is refused before instantiation, with
@@ -79,7 +85,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use common::{ALLOCATOR_EXPORT, ALLOCATOR_PARAMS, ALLOCATOR_RESULTS, Import};
-use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, bench};
+use harness::{Deadline, ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, bench};
 use sf_nano_core::{Tier, Value, WasmError};
 
 use crate::imports::{HOST_ERROR, Host, SharedHost, function_type};
@@ -96,6 +102,10 @@ const START_EXPORT: &str = "wasm-hostcall:start";
 /// this it ends in a stack-overflow trap on a 512 KiB one (and aborts on 256 KiB).
 pub const WASM_STACK_BYTES: usize = 512 * 1024;
 
+/// The most fuel a guest spends between two looks at the budget and the clock (as host-wasmi's
+/// slices).
+pub const FUEL_SLICE: u64 = 100_000;
+
 /// The Silverfir-nano engine, at one tier, with the limits.
 pub struct Silverfir {
     engine: sf_nano_core::Engine,
@@ -110,8 +120,9 @@ pub struct Silverfir {
 pub struct SilverfirModule {
     wasm: Arc<[u8]>,
     shape: ModuleShape,
-    /// The export holding the fuel left, if fuel is metered.
-    fuel_export: Option<Arc<str>>,
+    /// With fuel or a timeout, the module's counter starts with this slice, and its refuelling
+    /// import is bound (`harness::rewrite::meter::meter_sliced`).
+    first_slice: Option<u64>,
     /// The start function, moved to this export.
     start_export: Option<Arc<str>>,
     /// The `answer_*_alloc` imports split in two (`harness::rewrite::alloc`).
@@ -133,7 +144,18 @@ pub struct SilverfirInstance {
     host: SharedHost,
     /// The instance's recorder between calls.
     recorder: Recorder,
-    fuel_export: Option<Arc<str>>,
+    /// The fuel budget and the deadline, which the refuelling import reads.
+    budget: Rc<RefCell<Budget>>,
+}
+
+/// What the refuelling import hands slices of fuel out of.
+struct Budget {
+    /// The fuel not yet handed to the guest; `None` for no limit.
+    left: Option<u64>,
+    /// When the instance must be done by.
+    deadline: Option<Deadline>,
+    /// Why the refuelling import stopped the guest.
+    stopped: Option<Trap>,
 }
 
 impl harness::Engine for Silverfir {
@@ -141,6 +163,7 @@ impl harness::Engine for Silverfir {
     const CRATE: &'static str = "sf-nano-core";
     /// Silverfir-nano's JIT (its default); its interpreter is left out (see the crate docs).
     const TIERS: &'static [&'static str] = &["jit"];
+    const STOPS_ON_DEADLINE: bool = true;
     type Module = SilverfirModule;
     type Instance = SilverfirInstance;
 
@@ -172,8 +195,16 @@ impl harness::Engine for Silverfir {
         let shape = ModuleShape::from_wasm(wasm, &types).map_err(invalid)?;
         let (memories, tables) = sizes(&types);
         let negative_offset = first_negative_offset(wasm).map_err(invalid)?;
+        let first_slice = match (limits.fuel, limits.timeout) {
+            (Some(fuel), _) => Some(fuel.min(FUEL_SLICE)),
+            (None, Some(_)) => Some(FUEL_SLICE),
+            (None, None) => None,
+        };
         let rewritten = guarded(|| -> Result<_, String> {
-            let metered = harness::rewrite::meter::meter(wasm, limits.fuel, limits.max_table_elements)?;
+            let metered = match first_slice {
+                Some(slice) => harness::rewrite::meter::meter_sliced(wasm, slice, limits.max_table_elements)?,
+                None => harness::rewrite::meter::meter(wasm, None, limits.max_table_elements)?,
+            };
             let checked = harness::rewrite::trunc::check_truncations(&metered.wasm)?;
             let wasm = checked.unwrap_or(metered.wasm);
             let (wasm, start_export) = match harness::rewrite::move_start(&wasm, START_EXPORT)? {
@@ -184,9 +215,9 @@ impl harness::Engine for Silverfir {
                 Some(split) => (split.wasm, split.imports),
                 None => (wasm, Vec::new()),
             };
-            Ok((wasm, metered.fuel_export, start_export, split))
+            Ok((wasm, start_export, split))
         })?;
-        let (rewritten, fuel_export, start_export, split) = rewritten.map_err(invalid)?;
+        let (rewritten, start_export, split) = rewritten.map_err(invalid)?;
         // Silverfir-nano validates the module itself, and may refuse one that `wasmparser` accepts.
         guarded(|| sf_nano_core::Module::new("guest", &rewritten))?
             .map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
@@ -194,7 +225,7 @@ impl harness::Engine for Silverfir {
         Ok(SilverfirModule {
             wasm: rewritten.into(),
             shape,
-            fuel_export: fuel_export.map(Arc::from),
+            first_slice,
             start_export: start_export.map(Arc::from),
             split: split.into(),
             allocator,
@@ -218,6 +249,10 @@ impl harness::Engine for Silverfir {
         if too_large || too_many {
             return Err(Failure::new(Fault::instantiation_limit()));
         }
+        // The instance's time starts now, instantiation and start function included.
+        let deadline = Deadline::after(limits.timeout);
+        let left = limits.fuel.map(|fuel| fuel.saturating_sub(module.first_slice.unwrap_or(0)));
+        let budget = Rc::new(RefCell::new(Budget { left, deadline, stopped: None }));
         let host = Rc::new(RefCell::new(Host::new(module.allocator.clone())));
         let mut imports = imports::imports(&host, &module.split);
         if self.config.bench_imports {
@@ -226,13 +261,16 @@ impl harness::Engine for Silverfir {
                 imports.push(sf_nano_core::Import::func_typed(bench::MODULE, name, noop, function_type(params.len(), 0)));
             }
         }
+        if module.first_slice.is_some() {
+            imports.push(refuel_import(&budget));
+        }
         let instance = guarded(|| {
             let parsed = sf_nano_core::Module::new("guest", &module.wasm)?;
             sf_nano_core::Instance::from_module(&self.engine, parsed, &imports)
         })?
         .map_err(|e| instantiate_failure(&e, module.negative_offset))?;
         let mut instance =
-            SilverfirInstance { instance, host, recorder: self.config.recorder(sink), fuel_export: module.fuel_export.clone() };
+            SilverfirInstance { instance, host, recorder: self.config.recorder(sink), budget };
         if let Some(start) = &module.start_export {
             harness::Instance::call(&mut instance, start, &[])?;
         }
@@ -248,6 +286,10 @@ impl SilverfirInstance {
         &mut self,
         body: impl FnOnce(&mut sf_nano_core::Instance) -> Result<T, WasmError>,
     ) -> Result<T, Failure> {
+        let deadline = self.budget.try_borrow().map_err(|e| Failure::with_detail(Fault::Runtime, e))?.deadline;
+        if deadline.is_some_and(Deadline::passed) {
+            return Err(Failure::new(Fault::Trap(Trap::Timeout)));
+        }
         self.swap_recorder()?;
         let result = guarded(|| body(&mut self.instance));
         let error = {
@@ -264,7 +306,10 @@ impl SilverfirInstance {
             Err(e) if e.is_trap() && e.message() == HOST_ERROR && error.is_some() => {
                 Err(error.map_or_else(|| Failure::new(Fault::Runtime), |error| Failure::new(Fault::Host(error))))
             }
-            Err(_) if self.out_of_fuel() => Err(Failure::new(Fault::Trap(Trap::OutOfFuel))),
+            Err(e) if e.is_trap() && e.message() == STOPPED => {
+                let stopped = self.budget.try_borrow_mut().ok().and_then(|mut budget| budget.stopped.take());
+                Err(Failure::new(stopped.map_or(Fault::Runtime, Fault::Trap)))
+            }
             Err(e) => Err(failure(&e)),
         }
     }
@@ -276,11 +321,6 @@ impl SilverfirInstance {
         Ok(())
     }
 
-    /// Whether the guest has used up its fuel: the counter went below zero.
-    fn out_of_fuel(&self) -> bool {
-        let Some(name) = &self.fuel_export else { return false };
-        matches!(self.instance.get_global(name), Ok(Some(Value::I64(fuel))) if fuel < 0)
-    }
 }
 
 impl harness::Instance for SilverfirInstance {
@@ -333,6 +373,48 @@ impl harness::Instance for SilverfirInstance {
     fn recorder_mut(&mut self) -> &mut Recorder {
         &mut self.recorder
     }
+}
+
+/// The message of the trap the refuelling import ends the guest with; why is in
+/// [`Budget::stopped`].
+const STOPPED: &str = "wasm-hostcall: the guest's fuel or time is up";
+
+/// The refuelling import of the sliced meter (`harness::rewrite::meter::meter_sliced`): called
+/// with the counter below zero, it takes the overdraft and a new slice out of `budget`, or stops
+/// the guest when the deadline has passed or the budget cannot cover the overdraft.
+fn refuel_import(budget: &Rc<RefCell<Budget>>) -> sf_nano_core::Import {
+    use harness::rewrite::meter::{REFUEL_MODULE, REFUEL_NAME};
+    use sf_nano_core::value_type::ValueType;
+    let budget = Rc::clone(budget);
+    let refuel = move |_: &mut sf_nano_core::Caller<'_>, args: &[Value], results: &mut [Value]| {
+        let (Ok(mut budget), [Value::I64(counter)], [result]) = (budget.try_borrow_mut(), args, results) else {
+            return Err(WasmError::trap("wasm-hostcall: the refuelling import was called wrongly"));
+        };
+        let overdraft = if *counter < 0 { counter.unsigned_abs() } else { 0 };
+        let stop = |budget: &mut Budget, trap| {
+            budget.stopped = Some(trap);
+            Err(WasmError::trap(STOPPED))
+        };
+        if budget.deadline.is_some_and(Deadline::passed) {
+            return stop(&mut budget, Trap::Timeout);
+        }
+        let slice = match budget.left {
+            None => FUEL_SLICE,
+            Some(left) if left < overdraft => {
+                budget.left = Some(0);
+                return stop(&mut budget, Trap::OutOfFuel);
+            }
+            Some(left) => {
+                let slice = FUEL_SLICE.min(left - overdraft);
+                budget.left = Some(left - overdraft - slice);
+                slice
+            }
+        };
+        *result = Value::I64(i64::try_from(slice).unwrap_or(i64::MAX));
+        Ok(())
+    };
+    let ty = sf_nano_core::FunctionType::new(vec![ValueType::I64], vec![ValueType::I64]);
+    sf_nano_core::Import::func_typed(REFUEL_MODULE, REFUEL_NAME, refuel, ty)
 }
 
 /// Whether the module's shape has an allocator export of the right type.

@@ -164,12 +164,61 @@ fn deep_recursion_traps_on_a_small_native_stack() {
     }
 }
 
-/// Silverfir-nano cannot be stopped by the clock: a timeout is refused.
+/// The clock is read between two slices of fuel: a guest spinning forever, here inside its
+/// allocator (between the halves of `answer_str_alloc`), ends in a timeout soon after its deadline,
+/// with no fuel limit; a later call on the instance fails at once; and fuel still runs out first
+/// when it is the smaller budget.
 #[test]
-fn a_timeout_is_refused() {
-    let limits = Limits { timeout: Some(std::time::Duration::from_millis(100)), ..Limits::default() };
-    let Err(failure) = Silverfir::new(&Config::new(limits)) else { panic!("a timeout was accepted") };
-    assert!(matches!(failure.fault, Fault::Setup(_)), "{failure}");
+fn a_spinning_guest_stops_at_its_deadline() {
+    use std::time::{Duration, Instant};
+    let timeout = Duration::from_millis(200);
+    let spin = fixture("calls/alloc_endless_loop.wat");
+    let limits = Limits { fuel: None, timeout: Some(timeout), ..Limits::default() };
+    for engine in engines(&limits) {
+        let (loaded, shape) = engine.load(&harness::module_bytes(&spin).unwrap()).expect("loads");
+        let start = Instant::now();
+        let mut instance = engine.instantiate(&loaded, Sink::Record).expect("instantiates");
+        let outcome = instance.call_with_input("handle", b"Wasm");
+        let elapsed = start.elapsed();
+        assert_eq!(outcome.unwrap_err().fault, Fault::Trap(Trap::Timeout));
+        assert!(elapsed >= timeout && elapsed < timeout + Duration::from_secs(2), "stopped after {elapsed:?}");
+        let again = Instant::now();
+        assert_eq!(instance.call("handle", &[4]).unwrap_err().fault, Fault::Trap(Trap::Timeout));
+        assert!(again.elapsed() < Duration::from_millis(50), "a call after the deadline must fail at once");
+        let events: Vec<String> = instance.take_events().iter().map(ToString::to_string).collect();
+        assert_eq!(events, ["int 1"]);
+        drop(shape);
+    }
+    let both = Limits { fuel: Some(1_000_000), timeout: Some(Duration::from_secs(60)), ..Limits::default() };
+    for engine in engines(&both) {
+        let report = harness::run_with_input(&engine, &spin, "handle", b"Wasm");
+        assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::OutOfFuel));
+    }
+}
+
+/// The fuel handed out in slices adds up to the budget: a loop of a known cost finishes on just
+/// enough fuel spread over many slices, and runs out on a little less.
+#[test]
+fn slices_add_up_to_the_budget() {
+    // 1,000,000 iterations of a loop body: `loop`, then a run of 8 instructions ending in `br_if`.
+    let module = br#"(module (memory (export "memory") 1)
+      (func (export "run") (local i32)
+        (loop $l (br_if $l (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (i32.const 1000000))))))"#;
+    let cost = |fuel| {
+        let engine = engines(&Limits { fuel: Some(fuel), ..Limits::default() }).remove(0);
+        harness::run(&engine, module, "run", &[]).outcome
+    };
+    // Find the least fuel that finishes (the meter's exact count is its business), then check the
+    // edge: many slices of 100,000 each.
+    let (mut low, mut high) = (1_000_000u64, 20_000_000u64);
+    assert_eq!(cost(high), Ok(None));
+    while high - low > 1 {
+        let mid = (low + high) / 2;
+        if cost(mid).is_ok() { high = mid } else { low = mid }
+    }
+    assert!(high > 10 * host_silverfir::FUEL_SLICE, "{high}");
+    assert_eq!(cost(high), Ok(None));
+    assert_eq!(cost(high - 1).unwrap_err().fault, Fault::Trap(Trap::OutOfFuel));
 }
 
 /// A segment out of bounds fails the instantiation with the trap of its kind (the JIT reports it as an unlinkable module, "offset is negative" for an offset of 2^31 or more).
