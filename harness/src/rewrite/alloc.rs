@@ -89,10 +89,10 @@ pub fn split(wasm: &[u8]) -> Result<Option<Split>, String> {
                     let import = import.map_err(|e| e.to_string())?;
                     let TypeRef::Func(ty) = import.ty else { continue };
                     let abi = Import::from_name(import.name).filter(|i| ALLOC_IMPORTS.contains(i));
-                    if let Some(abi) = abi.filter(|_| import.module == IMPORT_MODULE) {
-                        if is_func(ty, &[i32, i32, i32], &[]) {
-                            redirected.push(Redirected { index: imported_functions, import: abi, ty });
-                        }
+                    if let Some(abi) = abi.filter(|_| import.module == IMPORT_MODULE)
+                        && is_func(ty, &[i32, i32, i32], &[])
+                    {
+                        redirected.push(Redirected { index: imported_functions, import: abi, ty });
                     }
                     imported_functions += 1;
                 }
@@ -346,7 +346,13 @@ mod tests {
         // Imports 0..4, then guest_alloc (4), run (5), again (6), then the new function (7).
         assert_eq!(
             exports,
-            [("memory".to_owned(), 0), ("guest_alloc".to_owned(), 4), ("run".to_owned(), 5), ("again".to_owned(), 6), ("answer".to_owned(), 6)]
+            [
+                ("memory".to_owned(), 0),
+                ("guest_alloc".to_owned(), 4),
+                ("run".to_owned(), 5),
+                ("again".to_owned(), 6),
+                ("answer".to_owned(), 6)
+            ]
         );
         let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(&split.wasm) {
@@ -375,7 +381,10 @@ mod tests {
         assert_eq!(split(&wat(&without)), Ok(None));
         let mistyped = GUEST.replace("(param i32 i32) (result i32)", "(param i32) (result i32)");
         assert_eq!(split(&wat(&mistyped.replace("(i32.const 64)", "(local.get 0)"))), Ok(None));
-        assert_eq!(split(&wat(r#"(module (func (export "guest_alloc") (param i32 i32) (result i32) (i32.const 0)))"#)), Ok(None));
+        assert_eq!(
+            split(&wat(r#"(module (func (export "guest_alloc") (param i32 i32) (result i32) (i32.const 0)))"#)),
+            Ok(None)
+        );
     }
 
     #[test]

@@ -102,7 +102,8 @@ fn meter_with(wasm: &[u8], fuel: Option<u64>, sliced: bool, max_table_elements: 
         Fuel { initial: i64::try_from(fuel).unwrap_or(i64::MAX), global: imported_globals + defined_globals, name }
     });
     let fuel_export = fuel.as_ref().map(|f| f.name.clone());
-    let refuel = sliced.then(|| Refuel { function: imported_functions, ty: types.as_ref().core_type_count_in_module() });
+    let refuel =
+        sliced.then(|| Refuel { function: imported_functions, ty: types.as_ref().core_type_count_in_module() });
     let mut meter = Meter {
         fuel,
         refuel,

@@ -20,8 +20,8 @@ pub mod trunc;
 
 use std::convert::Infallible;
 
-use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::SectionId;
+use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{Parser, Payload, Validator};
 
 /// A module whose start function was moved to an export.

@@ -126,8 +126,7 @@ pub fn check_truncations(wasm: &[u8]) -> Result<Option<Vec<u8>>, String> {
         return Ok(None);
     }
     let types = types.as_ref();
-    let mut checker =
-        Checker { first_type: types.core_type_count_in_module(), first_function: types.function_count() };
+    let mut checker = Checker { first_type: types.core_type_count_in_module(), first_function: types.function_count() };
     let mut module = wasm_encoder::Module::new();
     checker.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
     let wasm = module.finish();
@@ -162,7 +161,12 @@ impl Reencode for Checker {
         section: wasmparser::TypeSectionReader<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_type_section(self, types, section)?;
-        for (from, to) in [(ValType::F32, ValType::I32), (ValType::F64, ValType::I32), (ValType::F32, ValType::I64), (ValType::F64, ValType::I64)] {
+        for (from, to) in [
+            (ValType::F32, ValType::I32),
+            (ValType::F64, ValType::I32),
+            (ValType::F32, ValType::I64),
+            (ValType::F64, ValType::I64),
+        ] {
             types.ty().function([from], [to]);
         }
         Ok(())
@@ -209,11 +213,8 @@ fn checked(conversion: &Conversion) -> Function {
         (Instruction::F32Gt, Instruction::F32Lt, Instruction::F32Ne)
     };
     // 2^100, out of every conversion's range; a quiet NaN.
-    let (huge, nan) = if conversion.from_f64 {
-        (0x4630_0000_0000_0000, 0x7FF8_0000_0000_0000)
-    } else {
-        (0x7180_0000, 0x7FC0_0000)
-    };
+    let (huge, nan) =
+        if conversion.from_f64 { (0x4630_0000_0000_0000, 0x7FF8_0000_0000_0000) } else { (0x7180_0000, 0x7FC0_0000) };
     let mut f = Function::new([]);
     for instruction in [
         // In range (NaN is not): the saturating conversion gives the same result.
@@ -309,7 +310,11 @@ mod tests {
             // The value with these bits, truncated (exactly: every bound is below 2^65).
             #[allow(clippy::cast_possible_truncation, reason = "values below 2^65, already integral when large")]
             let value = |bits: u64| -> i128 {
-                if c.from_f64 { f64::from_bits(bits) as i128 } else { f32::from_bits(u32::try_from(bits).unwrap()) as i128 }
+                if c.from_f64 {
+                    f64::from_bits(bits) as i128
+                } else {
+                    f32::from_bits(u32::try_from(bits).unwrap()) as i128
+                }
             };
             assert!(value(c.below) < min && value(c.above) > max, "{c:?}");
             // One step towards zero: inside (both bounds are away from zero, the lower one negative).

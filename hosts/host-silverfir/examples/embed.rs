@@ -26,6 +26,9 @@ fn trap(error: impl std::fmt::Display) -> WasmError {
     WasmError::trap("a host function refused the guest's call")
 }
 
+/// An import's body: the call (its memory), the arguments, the results, the shared state.
+type Body = fn(&mut Caller<'_>, &[Value], &mut [Value], &RefCell<State>) -> Result<(), WasmError>;
+
 /// The guest's whole memory, borrowed for the length of one import call.
 fn memory<'a>(caller: &'a mut Caller<'_>) -> Result<&'a mut [u8], WasmError> {
     caller.memory_mut().ok_or_else(|| trap("the guest has no memory"))
@@ -43,12 +46,13 @@ fn main() -> anyhow::Result<()> {
     let state = Rc::new(RefCell::new(State::default()));
     let mut imports = Vec::new();
 
-    // 1. The guest imports the whole ABI, and Silverfir-nano needs every import bound. Each
-    //    import starts as a stub that traps; the imports this example implements come first, and
-    //    the first binding of a name is the one used.
-    let bind = |name: &str, body: fn(&mut Caller<'_>, &[Value], &mut [Value], &RefCell<State>) -> Result<(), WasmError>| {
+    // 1. Each import this example implements is a function of the call's memory, arguments and
+    //    results, and of the state above.
+    let bind = |name: &str, body: Body| {
         let state = Rc::clone(&state);
-        sf_nano_core::Import::func(IMPORT_MODULE, name, move |caller, args, results| body(caller, args, results, &state))
+        sf_nano_core::Import::func(IMPORT_MODULE, name, move |caller, args, results| {
+            body(caller, args, results, &state)
+        })
     };
 
     // 2. The `log_*` imports: decode the argument with `common`, print it. A bad argument traps.
@@ -56,11 +60,12 @@ fn main() -> anyhow::Result<()> {
         println!("{}", Event::Int(arg(args, 0)?));
         Ok(())
     }));
-    for (import, body) in [
-        (Import::LogStr, (|c, a, _, _| log(ValueKind::Str, c, a)) as fn(&mut Caller<'_>, &[Value], &mut [Value], &RefCell<State>) -> Result<(), WasmError>),
+    let logs: [(Import, Body); 3] = [
+        (Import::LogStr, |c, a, _, _| log(ValueKind::Str, c, a)),
         (Import::LogAb, |c, a, _, _| log(ValueKind::Ab, c, a)),
         (Import::LogCd, |c, a, _, _| log(ValueKind::Cd, c, a)),
-    ] {
+    ];
+    for (import, body) in logs {
         imports.push(bind(import.name(), body));
     }
 
@@ -86,6 +91,8 @@ fn main() -> anyhow::Result<()> {
         state.borrow_mut().response = Some(response.into_owned());
         Ok(())
     }));
+    // The guest imports the whole ABI, and Silverfir-nano needs every import bound: the others
+    // are stubs that trap (bound last: the first binding of a name is the one used).
     for import in Import::ALL {
         imports.push(sf_nano_core::Import::func(IMPORT_MODULE, import.name(), move |_, _, _| {
             Err(trap(format!("{import} is not implemented in this example")))

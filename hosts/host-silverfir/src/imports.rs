@@ -64,7 +64,13 @@ pub(crate) struct Host {
 impl Host {
     /// The state of a new instance, before it has run anything.
     pub(crate) fn new(allocator: GuestAllocator<()>) -> Host {
-        Host { memory_bound: false, allocator, recorder: Recorder::new(host_imports::Sink::Discard, 0), pending: None, error: None }
+        Host {
+            memory_bound: false,
+            allocator,
+            recorder: Recorder::new(host_imports::Sink::Discard, 0),
+            pending: None,
+            error: None,
+        }
     }
 }
 
@@ -110,7 +116,12 @@ pub(crate) fn imports(host: &SharedHost, split: &[Import]) -> Vec<sf_nano_core::
                 recorder.finish_alloc(import, memory, pending, allocated)
             })
         };
-        imports.push(sf_nano_core::Import::func_typed(HALVES_MODULE, &finish_name(import), finish, function_type(1, 0)));
+        imports.push(sf_nano_core::Import::func_typed(
+            HALVES_MODULE,
+            &finish_name(import),
+            finish,
+            function_type(1, 0),
+        ));
     }
     imports
 }

@@ -178,8 +178,8 @@ impl harness::Engine for Silverfir {
             .wasm_memory_max_pages(u32::try_from(pages).unwrap_or(u32::MAX).max(1))
             .wasm_stack_bytes(WASM_STACK_BYTES)
             .parallel_compilation(false);
-        let engine = sf_nano_core::Engine::new(sf_config)
-            .map_err(|e| Failure::new(Fault::Setup(format!("silverfir: {e}"))))?;
+        let engine =
+            sf_nano_core::Engine::new(sf_config).map_err(|e| Failure::new(Fault::Setup(format!("silverfir: {e}"))))?;
         Ok(Silverfir { engine, config: config.clone(), tier })
     }
 
@@ -259,7 +259,12 @@ impl harness::Engine for Silverfir {
         if self.config.bench_imports {
             for (name, params) in bench::IMPORTS {
                 let noop = |_: &mut sf_nano_core::Caller<'_>, _: &[Value], _: &mut [Value]| Ok(());
-                imports.push(sf_nano_core::Import::func_typed(bench::MODULE, name, noop, function_type(params.len(), 0)));
+                imports.push(sf_nano_core::Import::func_typed(
+                    bench::MODULE,
+                    name,
+                    noop,
+                    function_type(params.len(), 0),
+                ));
             }
         }
         if module.first_slice.is_some() {
@@ -275,8 +280,7 @@ impl harness::Engine for Silverfir {
         // the start function included, as everywhere.
         budget.try_borrow_mut().map_err(|e| Failure::with_detail(Fault::Runtime, e))?.deadline =
             Deadline::after(limits.timeout);
-        let mut instance =
-            SilverfirInstance { instance, host, recorder: self.config.recorder(sink), budget };
+        let mut instance = SilverfirInstance { instance, host, recorder: self.config.recorder(sink), budget };
         if let Some(start) = &module.start_export {
             harness::Instance::call(&mut instance, start, &[])?;
         }
@@ -288,10 +292,7 @@ impl harness::Engine for Silverfir {
 impl SilverfirInstance {
     /// Runs `body` (a call into the guest) with the instance's recorder in the imports' reach, and
     /// maps its error.
-    fn run<T>(
-        &mut self,
-        body: impl FnOnce(&mut sf_nano_core::Instance) -> Result<T, WasmError>,
-    ) -> Result<T, Failure> {
+    fn run<T>(&mut self, body: impl FnOnce(&mut sf_nano_core::Instance) -> Result<T, WasmError>) -> Result<T, Failure> {
         let deadline = self.budget.try_borrow().map_err(|e| Failure::with_detail(Fault::Runtime, e))?.deadline;
         if deadline.is_some_and(Deadline::passed) {
             return Err(Failure::new(Fault::Trap(Trap::Timeout)));
@@ -326,7 +327,6 @@ impl SilverfirInstance {
         std::mem::swap(&mut self.recorder, &mut host.recorder);
         Ok(())
     }
-
 }
 
 impl harness::Instance for SilverfirInstance {

@@ -242,7 +242,13 @@ fn segments_out_of_bounds_trap_at_instantiation() {
     for engine in metered() {
         for (module, trap) in &cases {
             let report = harness::run(&engine, module, "run", &[]);
-            assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(*trap), "{}: {}", engine.tier(), String::from_utf8_lossy(module));
+            assert_eq!(
+                report.outcome.unwrap_err().fault,
+                Fault::Trap(*trap),
+                "{}: {}",
+                engine.tier(),
+                String::from_utf8_lossy(module)
+            );
         }
     }
 }
