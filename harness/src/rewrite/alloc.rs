@@ -295,8 +295,11 @@ mod tests {
         crate::module_bytes(text.as_bytes()).expect("valid text").into_owned()
     }
 
+    /// (module, name) of each import; (name, index) of each export.
+    type Names = (Vec<(String, String)>, Vec<(String, u32)>);
+
     /// The imports of `wasm`, as (module, name), and the function each export names.
-    fn imports_and_exports(wasm: &[u8]) -> (Vec<(String, String)>, Vec<(String, u32)>) {
+    fn imports_and_exports(wasm: &[u8]) -> Names {
         let (mut imports, mut exports) = (Vec::new(), Vec::new());
         for payload in Parser::new(0).parse_all(wasm) {
             match payload.unwrap() {
