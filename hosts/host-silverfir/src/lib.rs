@@ -49,8 +49,9 @@
 //!   limit, the slices are unlimited. So a guest is stopped within a slice of its deadline, in its
 //!   code; a guest waiting in a host function (a slow `kv_get`) is not, as on wasmi. The clock
 //!   starts once Silverfir-nano has compiled the module, which its JIT does in every instantiation
-//!   (about 60 ms for our 24 KB guest here, metered; 28 ms without fuel), where the other runtimes compile when the
-//!   module is loaded: compiling is the host's work, bounded by the module's size, not the guest's.
+//!   (about 60 ms for our 24 KB guest here, metered; 28 ms without fuel), where the other runtimes
+//!   compile when the module is loaded: compiling is the host's work, bounded by the module's size,
+//!   not the guest's.
 //! - **Memory.** `memory.grow` past the limit returns -1 (Silverfir-nano caps growth at whole
 //!   pages: a limit that is not a multiple of 64 KiB is rounded down, and below one page it is one
 //!   page). A module declaring more initial memory is refused before instantiation, with
