@@ -87,6 +87,7 @@ pub const RUNTIMES: &[Runtime] = &[
     Runtime::of::<host_tinywasm::Tinywasm>(),
     Runtime::of::<host_submilli::Submilli>(),
     Runtime::of::<host_dlr::Dlr>(),
+    Runtime::of::<host_silverfir::Silverfir>(),
     #[cfg(feature = "wamr")]
     Runtime::of::<host_wamr::Wamr>(),
     #[cfg(feature = "wasm3")]

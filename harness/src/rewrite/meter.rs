@@ -28,6 +28,15 @@
 //!   instructions, no loop: the call that replaced `memory.grow` is charged as one instruction).
 //!   Without this option memory is not limited here: each runtime has a way of its own (tinywasm a
 //!   memory backend).
+//! - **Slices** ([`meter_sliced`], used by host-silverfir). A runtime that cannot be interrupted
+//!   cannot be stopped by the clock either. With slices, the counter holds only the fuel of the
+//!   current slice, and a run that leaves it negative calls an import the meter adds instead of
+//!   executing `unreachable`: [`REFUEL_MODULE`].[`REFUEL_NAME`]`(counter: i64) -> (counter: i64)`.
+//!   The host's function for it keeps the budget, so it can answer with a new slice, or trap when
+//!   the budget is spent or the deadline has passed: the clock is read between slices, as
+//!   host-wasmi does with wasmi's resumable calls. The added import comes after the module's own
+//!   function imports, so the module's own functions move up by one (every reference to them is
+//!   renumbered). Not combined with a memory limit (no runtime needs both).
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -36,8 +45,18 @@ use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{BlockType, ConstExpr, ExportKind, GlobalType, Instruction, SectionId, ValType};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 
+use super::goes_between;
+
 /// The name the fuel counter is exported under, unless the module already exports that name.
 pub const FUEL_EXPORT: &str = "wasm-hostcall:fuel";
+
+/// The module of the import a sliced meter calls when a slice is spent ([`meter_sliced`]).
+pub const REFUEL_MODULE: &str = "wasm-hostcall:fuel";
+
+/// The name of that import: `(counter: i64) -> (counter: i64)`. It is called with the counter
+/// below zero (by how much the run that spent the slice overdrew it) and sets the counter to what
+/// it returns, or traps.
+pub const REFUEL_NAME: &str = "refuel";
 
 /// A module rewritten with the limits.
 pub struct Metered {
@@ -65,12 +84,27 @@ pub fn meter(wasm: &[u8], fuel: Option<u64>, max_table_elements: u32) -> Result<
     meter_with(wasm, MeterConfig { fuel, max_table_elements, max_memory_pages: None })
 }
 
+/// Rewrites `wasm` as [`meter`] does with fuel `first_slice`, except that a run that leaves the
+/// counter below zero calls [`REFUEL_MODULE`].[`REFUEL_NAME`] (see the module documentation)
+/// rather than trapping. Fails on a module that does not validate.
+pub fn meter_sliced(wasm: &[u8], first_slice: u64, max_table_elements: u32) -> Result<Metered, String> {
+    rewrite(wasm, &MeterConfig { fuel: Some(first_slice), max_table_elements, max_memory_pages: None }, true)
+}
+
 /// Rewrites `wasm` with the limits of `config` (see the module documentation). Fails on a module
 /// that does not validate.
 pub fn meter_with(wasm: &[u8], config: MeterConfig) -> Result<Metered, String> {
+    rewrite(wasm, &config, false)
+}
+
+fn rewrite(wasm: &[u8], config: &MeterConfig, sliced: bool) -> Result<Metered, String> {
+    if sliced && config.max_memory_pages.is_some() {
+        return Err("a sliced meter with a memory limit is not supported".to_owned());
+    }
     // Validated before it is rewritten: an invalid module that uses a global index past its own
     // globals would otherwise become valid, with the fuel counter at that index in its hands.
-    wasmparser::Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
+    let validated = wasmparser::Validator::new().validate_all(wasm).map_err(|e| e.to_string())?;
+    let mut imported_functions = 0;
     let mut imported_globals = 0;
     let mut defined_globals = 0;
     let mut exports = HashSet::new();
@@ -96,6 +130,7 @@ pub fn meter_with(wasm: &[u8], config: MeterConfig) -> Result<Metered, String> {
                         TypeRef::Global(_) => imported_globals += 1,
                         TypeRef::Func(_) | TypeRef::FuncExact(_) => {
                             functions = functions.checked_add(1).ok_or_else(too_many)?;
+                            imported_functions += 1;
                         }
                         TypeRef::Memory(memory) => memories64.push(memory.memory64),
                         _ => {}
@@ -155,12 +190,17 @@ pub fn meter_with(wasm: &[u8], config: MeterConfig) -> Result<Metered, String> {
         }
         None => None,
     };
+    let refuel =
+        sliced.then(|| Refuel { function: imported_functions, ty: validated.as_ref().core_type_count_in_module() });
     let mut meter = Meter {
         fuel,
+        refuel,
         max_table_elements: u64::from(config.max_table_elements),
         memory,
         global_done: false,
         export_done: false,
+        type_done: false,
+        import_done: false,
     };
     let mut module = wasm_encoder::Module::new();
     meter.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
@@ -227,15 +267,27 @@ struct Fuel {
     name: String,
 }
 
+/// The import a sliced meter adds.
+struct Refuel {
+    /// Its function index: after the module's own function imports.
+    function: u32,
+    /// The index of its type, `(i64) -> (i64)`, after the module's own types.
+    ty: u32,
+}
+
 /// The re-encoder that adds the limits.
 struct Meter {
     fuel: Option<Fuel>,
+    refuel: Option<Refuel>,
     max_table_elements: u64,
     memory: Option<MemoryLimit>,
     /// Whether the counter's global was added (to the global section, or as a new one).
     global_done: bool,
     /// Whether the counter's export was added.
     export_done: bool,
+    /// Whether the refuelling import's type and the import were added.
+    type_done: bool,
+    import_done: bool,
 }
 
 impl Meter {
@@ -254,8 +306,23 @@ impl Meter {
         self.export_done = true;
     }
 
-    /// Charges `cost` fuel, trapping with `unreachable` if that leaves less than none.
-    fn charge(global: u32, cost: usize, f: &mut wasm_encoder::Function) {
+    fn add_type(&mut self, types: &mut wasm_encoder::TypeSection) {
+        if self.refuel.is_some() {
+            types.ty().function([ValType::I64], [ValType::I64]);
+        }
+        self.type_done = true;
+    }
+
+    fn add_import(&mut self, imports: &mut wasm_encoder::ImportSection) {
+        if let Some(refuel) = &self.refuel {
+            imports.import(REFUEL_MODULE, REFUEL_NAME, wasm_encoder::EntityType::Function(refuel.ty));
+        }
+        self.import_done = true;
+    }
+
+    /// Charges `cost` fuel; if that leaves less than none, traps with `unreachable`, or, sliced,
+    /// asks the host for more.
+    fn charge(&self, global: u32, cost: usize, f: &mut wasm_encoder::Function) {
         let cost = i64::try_from(cost).unwrap_or(i64::MAX);
         for instruction in [
             Instruction::GlobalGet(global),
@@ -266,37 +333,23 @@ impl Meter {
             Instruction::I64Const(0),
             Instruction::I64LtS,
             Instruction::If(BlockType::Empty),
-            Instruction::Unreachable,
-            Instruction::End,
         ] {
             f.instruction(&instruction);
         }
+        match &self.refuel {
+            Some(refuel) => {
+                for instruction in
+                    [Instruction::GlobalGet(global), Instruction::Call(refuel.function), Instruction::GlobalSet(global)]
+                {
+                    f.instruction(&instruction);
+                }
+            }
+            None => {
+                f.instruction(&Instruction::Unreachable);
+            }
+        }
+        f.instruction(&Instruction::End);
     }
-}
-
-/// Where a section goes in a module, in the order the binary format requires.
-fn rank(id: SectionId) -> u8 {
-    match id {
-        SectionId::Custom => 0,
-        SectionId::Type => 1,
-        SectionId::Import => 2,
-        SectionId::Function => 3,
-        SectionId::Table => 4,
-        SectionId::Memory => 5,
-        SectionId::Tag => 6,
-        SectionId::Global => 7,
-        SectionId::Export => 8,
-        SectionId::Start => 9,
-        SectionId::Element => 10,
-        SectionId::DataCount => 11,
-        SectionId::Code => 12,
-        SectionId::Data => 13,
-    }
-}
-
-/// Whether a section `id` missing from the module goes between sections `after` and `before`.
-fn goes_between(id: SectionId, after: Option<SectionId>, before: Option<SectionId>) -> bool {
-    after.is_none_or(|a| rank(a) < rank(id)) && before.is_none_or(|b| rank(b) > rank(id))
 }
 
 /// Whether `op` ends a straight-line run of instructions: it branches, is branched to, or calls.
@@ -335,6 +388,24 @@ fn ends_run(op: &Operator<'_>) -> bool {
 impl Reencode for Meter {
     type Error = Infallible;
 
+    fn function_index(&mut self, func: u32) -> Result<u32, reencode::Error<Self::Error>> {
+        // The refuelling import comes after the module's own function imports.
+        Ok(match &self.refuel {
+            Some(refuel) if func >= refuel.function => func + 1,
+            _ => func,
+        })
+    }
+
+    fn parse_import_section(
+        &mut self,
+        imports: &mut wasm_encoder::ImportSection,
+        section: wasmparser::ImportSectionReader<'_>,
+    ) -> Result<(), reencode::Error<Self::Error>> {
+        reencode::utils::parse_import_section(self, imports, section)?;
+        self.add_import(imports);
+        Ok(())
+    }
+
     fn instruction<'a>(&mut self, arg: Operator<'a>) -> Result<Instruction<'a>, reencode::Error<Self::Error>> {
         match (arg, self.memory.as_ref().and_then(|m| m.guards.as_ref())) {
             (Operator::MemoryGrow { mem }, Some(guards)) => Ok(Instruction::Call(guards.first_function + mem)),
@@ -348,6 +419,7 @@ impl Reencode for Meter {
         section: wasmparser::TypeSectionReader<'_>,
     ) -> Result<(), reencode::Error<Self::Error>> {
         reencode::utils::parse_type_section(self, types, section)?;
+        self.add_type(types);
         if let Some(guards) = self.memory.as_ref().and_then(|m| m.guards.as_ref()) {
             for &memory64 in &guards.types {
                 let index = if memory64 { ValType::I64 } else { ValType::I32 };
@@ -445,6 +517,16 @@ impl Reencode for Meter {
         if self.fuel.is_none() {
             return Ok(());
         }
+        if self.refuel.is_some() && !self.type_done && goes_between(SectionId::Type, after, before) {
+            let mut types = wasm_encoder::TypeSection::new();
+            self.add_type(&mut types);
+            module.section(&types);
+        }
+        if self.refuel.is_some() && !self.import_done && goes_between(SectionId::Import, after, before) {
+            let mut imports = wasm_encoder::ImportSection::new();
+            self.add_import(&mut imports);
+            module.section(&imports);
+        }
         if !self.global_done && goes_between(SectionId::Global, after, before) {
             let mut globals = wasm_encoder::GlobalSection::new();
             self.add_global(&mut globals);
@@ -474,7 +556,7 @@ impl Reencode for Meter {
             let ends = ends_run(&op);
             run.push(self.instruction(op)?);
             if ends {
-                Self::charge(global, run.len(), &mut f);
+                self.charge(global, run.len(), &mut f);
                 for instruction in run.drain(..) {
                     f.instruction(&instruction);
                 }
@@ -600,5 +682,51 @@ mod tests {
     #[test]
     fn garbage_is_an_error() {
         assert!(meter(b"\0asm\x01\0\0\0\x01\xff", Some(1), 1).is_err());
+    }
+    #[test]
+    fn sliced_the_refuelling_import_follows_the_function_imports_and_calls_are_renumbered() {
+        let module = wat(r#"(module
+          (import "env" "log_int" (func $log (param i32)))
+          (import "env" "g" (global i32))
+          (table 1 funcref) (elem (i32.const 0) $f)
+          (func $f (export "f") (call $log (i32.const 1)) (call $g))
+          (func $g (loop (br 0)))
+          (start $g))"#);
+        let metered = meter_sliced(&module, 100, 10).unwrap();
+        validate(&metered.wasm);
+        let (mut imports, mut calls, mut exports, mut start) = (Vec::new(), Vec::new(), Vec::new(), None);
+        for payload in Parser::new(0).parse_all(&metered.wasm) {
+            match payload.unwrap() {
+                Payload::ImportSection(reader) => {
+                    imports.extend(reader.into_imports().map(|i| {
+                        let i = i.unwrap();
+                        format!("{}.{}", i.module, i.name)
+                    }));
+                }
+                Payload::ExportSection(reader) => exports.extend(reader.into_iter().map(|e| e.unwrap().index)),
+                Payload::StartSection { func, .. } => start = Some(func),
+                Payload::CodeSectionEntry(body) => {
+                    for op in body.get_operators_reader().unwrap() {
+                        if let Operator::Call { function_index } = op.unwrap() {
+                            calls.push(function_index);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(imports, ["env.log_int", "env.g", &format!("{REFUEL_MODULE}.{REFUEL_NAME}")]);
+        // $f's own calls (log_int: 0, $g: 3), each run's refuel (1); $g's loop runs refuel too.
+        assert!(calls.contains(&0) && calls.contains(&1) && calls.contains(&3) && !calls.contains(&2), "{calls:?}");
+        assert_eq!(exports[0], 2, "f moved up by one");
+        assert_eq!(start, Some(3));
+    }
+
+    #[test]
+    fn sliced_a_module_without_types_or_imports_gets_both() {
+        let metered = meter_sliced(&wat("(module)"), 100, 10).unwrap();
+        validate(&metered.wasm);
+        let metered = meter_sliced(&wat("(module (func (export \"f\") (loop (br 0))))"), 100, 10).unwrap();
+        validate(&metered.wasm);
     }
 }

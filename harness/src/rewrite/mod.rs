@@ -10,14 +10,20 @@
 //! The other rewrites give a runtime what it lacks: [`meter`] adds fuel and table limits,
 //! [`lower`] lowers bulk-memory instructions to WebAssembly 1.0, [`stub`] replaces function
 //! imports outside the ABI by functions returning zeros (for measuring a module written for
-//! another host).
+//! another host), [`alloc`] has the guest call its own allocator between two halves of an
+//! `answer_*_alloc` import (for a runtime whose host functions cannot call into the guest),
+//! [`trunc`] checks trapping float-to-integer conversions in the module (for a runtime that gets
+//! them wrong at the edges).
 
+pub mod alloc;
 pub mod lower;
 pub mod meter;
 pub mod stub;
+pub mod trunc;
 
 use std::convert::Infallible;
 
+use wasm_encoder::SectionId;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasmparser::{Parser, Payload, Validator};
 
@@ -114,6 +120,31 @@ pub fn rewrite<R: Reencode<Error = Infallible>>(
         add_export(&mut module, &mut wasm_encoder::ExportSection::new());
     }
     Ok(module.finish())
+}
+
+/// Where a section goes in a module, in the order the binary format requires.
+fn rank(id: SectionId) -> u8 {
+    match id {
+        SectionId::Custom => 0,
+        SectionId::Type => 1,
+        SectionId::Import => 2,
+        SectionId::Function => 3,
+        SectionId::Table => 4,
+        SectionId::Memory => 5,
+        SectionId::Tag => 6,
+        SectionId::Global => 7,
+        SectionId::Export => 8,
+        SectionId::Start => 9,
+        SectionId::Element => 10,
+        SectionId::DataCount => 11,
+        SectionId::Code => 12,
+        SectionId::Data => 13,
+    }
+}
+
+/// Whether a section `id` missing from the module goes between sections `after` and `before`.
+pub(crate) fn goes_between(id: SectionId, after: Option<SectionId>, before: Option<SectionId>) -> bool {
+    after.is_none_or(|a| rank(a) < rank(id)) && before.is_none_or(|b| rank(b) > rank(id))
 }
 
 #[cfg(test)]
