@@ -277,8 +277,27 @@ impl std::error::Error for Failure {}
 /// translator panics on a valid store whose address and value are the same value with an offset
 /// of 2^16 or more: README, Known differences). An instance a panic interrupted may refuse
 /// further calls; a host drops it after such a failure.
+///
+/// The panic's message is the failure's; the panic hook does not also print it (for panics on
+/// the thread inside `guarded`: a panic anywhere else is printed as before), so that a host
+/// binary still writes exactly one error line.
 pub fn guarded<T>(runtime: &str, body: impl FnOnce() -> T) -> Result<T, Failure> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)).map_err(|panic| {
+    thread_local! {
+        static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    static QUIET_HOOK: std::sync::Once = std::sync::Once::new();
+    QUIET_HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    let outer = GUARDED.with(|g| g.replace(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body));
+    GUARDED.with(|g| g.set(outer));
+    result.map_err(|panic| {
         let message = panic
             .downcast_ref::<&str>()
             .map(|s| (*s).to_owned())
