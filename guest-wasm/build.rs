@@ -2,7 +2,9 @@
 //! `guest.wasm` and `guest.component.wasm` in `OUT_DIR`: the second is the core module of
 //! `guest-component` wrapped into a component by `wit_component::ComponentEncoder` (it imports
 //! nothing but its WIT world, so no WASI adapter). With the `extism` feature it builds
-//! `guest-extism` too, as `guest.extism.wasm`.
+//! `guest-extism` too, as `guest.extism.wasm`. It builds `guest-workloads` too, with the
+//! `workloads` profile (optimised for speed: the comparison times it against native code), as
+//! `guest.workloads.wasm`.
 //!
 //! This runs cargo once more, for the wasm target, in a target directory of its own,
 //! `guest-wasm/` in the outer build's target directory (sharing the outer build's own would
@@ -34,7 +36,17 @@ fn build() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").ok_or("CARGO_MANIFEST_DIR unset")?);
     let workspace = manifest_dir.parent().ok_or("guest-wasm has no parent directory")?;
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);
-    for input in ["guest", "guest-component", "guest-extism", "wit", "common", "Cargo.toml", "Cargo.lock"] {
+    for input in [
+        "guest",
+        "guest-component",
+        "guest-extism",
+        "guest-workloads",
+        "workloads",
+        "wit",
+        "common",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         println!("cargo::rerun-if-changed={}", workspace.join(input).display());
     }
 
@@ -49,36 +61,12 @@ fn build() -> Result<(), String> {
     }
     .unwrap_or_else(|| out_dir.join("target"));
     let extism = env::var_os("CARGO_FEATURE_EXTISM").is_some();
-    let mut command = Command::new(cargo);
-    command.current_dir(workspace).args([
-        "build",
-        "--package",
-        "guest",
-        "--package",
-        "guest-component",
-        "--target",
-        TARGET,
-    ]);
+    let mut packages = vec!["guest", "guest-component"];
     if extism {
-        command.args(["--package", "guest-extism"]);
+        packages.push("guest-extism");
     }
-    command.args(["--profile", "guest"]).arg("--target-dir").arg(&target_dir);
-    // What the outer build set for its own compilation must not leak into the guest's.
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "RUSTC_WRAPPER",
-        "RUSTC_WORKSPACE_WRAPPER",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_BUILD_RUSTFLAGS",
-    ] {
-        command.env_remove(var);
-    }
-    let status = command.status().map_err(|e| format!("could not run cargo for the guest: {e}"))?;
-    if !status.success() {
-        return Err(format!("building the guest for {TARGET} failed ({status}); see the output above"));
-    }
+    cargo_build(&cargo, workspace, &target_dir, "guest", &packages)?;
+    cargo_build(&cargo, workspace, &target_dir, "workloads", &["guest-workloads"])?;
 
     let built = target_dir.join(TARGET).join("guest");
     let core = built.join("guest.wasm");
@@ -94,11 +82,49 @@ fn build() -> Result<(), String> {
     let dest = out_dir.join("guest.component.wasm");
     std::fs::write(&dest, component).map_err(|e| format!("could not write {}: {e}", dest.display()))?;
 
+    let workloads = target_dir.join(TARGET).join("workloads").join("guest_workloads.wasm");
+    let dest = out_dir.join("guest.workloads.wasm");
+    std::fs::copy(&workloads, &dest)
+        .map_err(|e| format!("could not copy {} to {}: {e}", workloads.display(), dest.display()))?;
+
     if extism {
         let plugin = built.join("guest_extism.wasm");
         let dest = out_dir.join("guest.extism.wasm");
         std::fs::copy(&plugin, &dest)
             .map_err(|e| format!("could not copy {} to {}: {e}", plugin.display(), dest.display()))?;
+    }
+    Ok(())
+}
+
+/// Builds `packages` for [`TARGET`] with `profile`, in `target_dir`.
+fn cargo_build(
+    cargo: &std::ffi::OsStr,
+    workspace: &Path,
+    target_dir: &Path,
+    profile: &str,
+    packages: &[&str],
+) -> Result<(), String> {
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace).args(["build", "--target", TARGET, "--profile", profile]);
+    for package in packages {
+        command.args(["--package", package]);
+    }
+    command.arg("--target-dir").arg(target_dir);
+    // What the outer build set for its own compilation must not leak into the guest's.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        command.env_remove(var);
+    }
+    let status = command.status().map_err(|e| format!("could not run cargo for the guest: {e}"))?;
+    if !status.success() {
+        return Err(format!("building {} for {TARGET} failed ({status}); see the output above", packages.join(", ")));
     }
     Ok(())
 }

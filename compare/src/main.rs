@@ -59,6 +59,10 @@ struct Args {
     /// The compute kernel's argument (primes below it are counted); overrides the default.
     #[arg(long, value_name = "N")]
     kernel_limit: Option<u32>,
+    /// The real workloads' inputs are their full size (1 MiB to hash and to deflate, 100 KiB of
+    /// JSON) divided by this; overrides the mode's default (1, and 16 with `--quick`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    workload_divisor: Option<u32>,
     /// Instances kept alive when measuring memory per instance.
     #[arg(long, value_name = "N")]
     memory_instances: Option<usize>,
@@ -88,7 +92,7 @@ struct Args {
     stub_imports: bool,
     /// Measure nothing: write the report files (`report.md`, `report.html`, the plots) again from
     /// an earlier run's `report.json`, into `--out`.
-    #[arg(long, value_name = "REPORT.JSON", conflicts_with_all = ["quick", "rounds", "target_us", "kernel_limit", "memory_instances"])]
+    #[arg(long, value_name = "REPORT.JSON", conflicts_with_all = ["quick", "rounds", "target_us", "kernel_limit", "workload_divisor", "memory_instances"])]
     render: Option<PathBuf>,
     /// Internal: measure memory for one `runtime/tier` in this (fresh) process and print JSON.
     #[arg(long, hide = true, value_name = "RUNTIME/TIER")]
@@ -152,12 +156,13 @@ fn main() -> Result<()> {
     if let Some(json) = &args.render {
         return render(json, &args.out);
     }
-    let (rounds, target_us, kernel_limit, memory_instances) =
-        if args.quick { (3, 1_000, 300_000, 50) } else { (15, 5_000, 3_000_000, 200) };
+    let (rounds, target_us, kernel_limit, workload_divisor, memory_instances) =
+        if args.quick { (3, 1_000, 300_000, 16, 50) } else { (15, 5_000, 3_000_000, 1, 200) };
     let budget = Budget {
         target: Duration::from_micros(args.target_us.unwrap_or(target_us)),
         kernel_limit: args.kernel_limit.unwrap_or(kernel_limit),
         memory_instances: args.memory_instances.unwrap_or(memory_instances),
+        workload_divisor: args.workload_divisor.unwrap_or(workload_divisor) as usize,
     };
     let rounds = args.rounds.unwrap_or(rounds).max(1);
 
@@ -238,7 +243,7 @@ fn main() -> Result<()> {
         bail!("the baseline {BASELINE} is not available");
     }
 
-    let specs = specs();
+    let specs = specs(&budget);
     let mut rows: Vec<Row> = specs
         .iter()
         .map(|s| Row {
@@ -305,8 +310,10 @@ fn main() -> Result<()> {
         runner.clean_up();
     }
     // The host-side overhead, derived from the same rounds; sections in report order.
+    // And the geometric mean of the kernel and the workloads (as multiples of native).
     let derived = measure::overhead_rows(&specs, &rows);
     rows.extend(derived);
+    rows.extend(measure::geomean_row(&rows));
     rows.sort_by_key(|r| r.group);
 
     // Step 4: the report.
@@ -321,6 +328,15 @@ fn main() -> Result<()> {
             [
                 ("kernel_limit", json!(budget.kernel_limit)),
                 ("kernel_result", json!(common::kernel::count_primes(budget.kernel_limit))),
+                (
+                    "workload_bytes",
+                    json!(
+                        workloads::Workload::ALL
+                            .map(|w| (w.id(), budget.workload_size(w)))
+                            .into_iter()
+                            .collect::<std::collections::BTreeMap<_, _>>()
+                    ),
+                ),
             ],
         ),
         guest: None,

@@ -16,6 +16,8 @@ use anyhow::{Context, Result, ensure};
 use common::{CD, Import, decode_value};
 use harness::{DynEngine, Instance, LoadedModule, Sink};
 
+use workloads::Workload;
+
 use crate::payload::{PAYLOAD_SIZES, ab_of_size, text_of_size};
 
 /// The benchmark loops (`compare/guest/bench.wat`).
@@ -112,6 +114,10 @@ pub(crate) enum Kind {
     Precompiled,
     /// `kernel(limit)`, its result checked.
     Kernel,
+    /// A real workload of the workloads guest (`guest_wasm::GUEST_WORKLOADS`) on `size` bytes:
+    /// `workload_prepare` in a new instance (not timed), then `workload_run` timed, its digest
+    /// checked against the native run's.
+    Workload { workload: Workload, size: usize },
     /// [`Kind::Kernel`] on an engine that can stop the guest: with a fuel limit (never reached),
     /// or with a timeout (never reached): what being stoppable costs.
     KernelStoppable(Stop),
@@ -193,7 +199,7 @@ fn loop_spec(
 }
 
 /// Every row of the report, in order.
-pub(crate) fn specs() -> Vec<Spec> {
+pub(crate) fn specs(budget: &Budget) -> Vec<Spec> {
     const CD_TEXT: &str = "hello world";
     let cd = CD::new(1234, CD_TEXT).map(|cd| bytemuck::bytes_of(&cd.to_wire()).to_vec()).unwrap_or_default();
     let both = |core: &'static str, component: &'static str, payload: Vec<u8>| {
@@ -314,6 +320,18 @@ pub(crate) fn specs() -> Vec<Spec> {
         other("startup.first_call", "first call (hello)", Group::StartUp, "µs", Kind::FirstCall),
         other("startup.precompiled", "load precompiled from disk", Group::StartUp, "µs", Kind::Precompiled),
         other("exec.kernel", "kernel (count primes)", Group::Execution, "ms", Kind::Kernel),
+    ]);
+    for workload in Workload::ALL {
+        let size = budget.workload_size(workload);
+        specs.push(other(
+            &format!("exec.workload.{}", workload.id()),
+            &workload.title(&bytes(size)),
+            Group::Execution,
+            "ms",
+            Kind::Workload { workload, size },
+        ));
+    }
+    specs.extend([
         other(
             "exec.kernel_fuel",
             "kernel with a fuel limit (never reached)",
@@ -372,6 +390,15 @@ pub(crate) struct Budget {
     pub(crate) kernel_limit: u32,
     /// Instances per memory probe.
     pub(crate) memory_instances: usize,
+    /// The workloads' inputs are their full size ([`Workload::full_size`]) divided by this.
+    pub(crate) workload_divisor: usize,
+}
+
+impl Budget {
+    /// The input size of `workload` in this run.
+    pub(crate) fn workload_size(&self, workload: Workload) -> usize {
+        (workload.full_size() / self.workload_divisor.max(1)).max(1)
+    }
 }
 
 /// The same tier set up to stop a guest (a fuel limit, a timeout), with a module loaded on it.
@@ -406,6 +433,8 @@ pub(crate) struct Runner<'e> {
     stoppables: Stoppables,
     guest_bytes: &'static [u8],
     guest: LoadedModule,
+    /// The workloads guest, where the guest is a core module.
+    workloads: Option<LoadedModule>,
     /// Whether the guest is a component (its exports are named in kebab-case).
     component: bool,
     bench_instance: Box<dyn Instance>,
@@ -442,12 +471,18 @@ impl<'e> Runner<'e> {
         let bench =
             engine.load_module(bench.as_bytes()).map_err(|f| anyhow::anyhow!("{f}")).with_context(|| fail("bench"))?;
         let bench_instance = engine.instantiate_module(&bench, Sink::Discard).map_err(|f| anyhow::anyhow!("{f}"))?;
+        let workloads = (!component)
+            .then(|| engine.load_module(guest_wasm::GUEST_WORKLOADS))
+            .transpose()
+            .map_err(|f| anyhow::anyhow!("{f}"))
+            .with_context(|| fail("the workloads guest"))?;
         let precompiled_path = out_dir.join(format!("precompiled-{}-{}.bin", engine.name(), engine.tier()));
         Ok(Runner {
             engine,
             stoppables,
             guest_bytes,
             guest,
+            workloads,
             component,
             bench_instance,
             calibrated: Default::default(),
@@ -572,6 +607,10 @@ impl<'e> Runner<'e> {
                 us(elapsed)
             }
             Kind::Kernel => ms(kernel(self.engine, &self.guest, budget)?),
+            Kind::Workload { workload, size } => {
+                let Some(module) = &self.workloads else { return Ok(None) };
+                ms(run_workload(self.engine, module, *workload, *size)?)
+            }
             Kind::KernelStoppable(stop) => {
                 let stoppable = match stop {
                     Stop::Fuel => &self.stoppables.fuel,
@@ -622,6 +661,47 @@ fn kernel(engine: &dyn DynEngine, guest: &LoadedModule, budget: &Budget) -> Resu
         engine.tier()
     );
     Ok(elapsed)
+}
+
+/// Times `workload_run` of `workload` on `size` bytes in a new instance of the workloads guest
+/// on `engine` (after `workload_prepare`, not timed), and checks its digest against the native
+/// run's.
+fn run_workload(engine: &dyn DynEngine, module: &LoadedModule, workload: Workload, size: usize) -> Result<Duration> {
+    let fail = |what: String| anyhow::anyhow!("{}/{}: workload {}: {what}", engine.name(), engine.tier(), workload.id());
+    let input = workload_input(workload, size);
+    let want = native_digest(workload, &input)?;
+    let mut instance = engine.instantiate_module(module, Sink::Discard).map_err(|f| fail(f.to_string()))?;
+    let code = workload.code();
+    let size_arg = i32::try_from(size).map_err(|_| fail(format!("size {size} is too large")))?;
+    let prepared = instance.call("workload_prepare", &[code, size_arg]).map_err(|f| fail(f.to_string()))?;
+    ensure!(
+        prepared.and_then(|len| usize::try_from(len).ok()) == Some(input.len()),
+        fail(format!("workload_prepare returned {prepared:?}, expected an input of {} bytes", input.len()))
+    );
+    let (result, elapsed) = time(|| instance.call("workload_run", &[code]));
+    let got = result.map_err(|f| fail(f.to_string()))?;
+    ensure!(
+        got == Some(want.cast_signed()),
+        fail(format!("digest {got:?}, expected {} (the native run's)", want.cast_signed()))
+    );
+    Ok(elapsed)
+}
+
+/// The input of `workload` on `size` bytes, generated once per process.
+fn workload_input(workload: Workload, size: usize) -> std::sync::Arc<Vec<u8>> {
+    type Inputs = std::collections::HashMap<(Workload, usize), std::sync::Arc<Vec<u8>>>;
+    static INPUTS: std::sync::Mutex<Option<Inputs>> = std::sync::Mutex::new(None);
+    let mut inputs = INPUTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    inputs
+        .get_or_insert_with(Default::default)
+        .entry((workload, size))
+        .or_insert_with(|| std::sync::Arc::new(workload.input(size)))
+        .clone()
+}
+
+/// `workload`'s digest of `input`, natively.
+fn native_digest(workload: Workload, input: &[u8]) -> Result<u32> {
+    workload.run(input).with_context(|| format!("workload {} natively", workload.id()))
 }
 
 /// The loop count `n` for which `run(n)` takes at least `target`.
@@ -733,6 +813,12 @@ pub(crate) fn native_sample(spec: &Spec, budget: &Budget) -> Option<f64> {
             black_box(count);
             Some(ms(elapsed))
         }
+        Kind::Workload { workload, size } => {
+            let input = workload_input(*workload, *size);
+            let (digest, elapsed) = time(|| workload.run(black_box(&input)));
+            black_box(digest).ok()?;
+            Some(ms(elapsed))
+        }
         _ => None,
     }
 }
@@ -777,6 +863,50 @@ pub(crate) fn overhead_rows(specs: &[Spec], rows: &[crate::report::Row]) -> Vec<
         });
     }
     derived
+}
+
+/// The rows whose geometric mean [`geomean_row`] takes: the kernel and every workload.
+pub(crate) fn is_workload_row(id: &str) -> bool {
+    id == "exec.kernel" || id.starts_with("exec.workload.")
+}
+
+/// The geometric mean of the kernel and the workloads, each as a multiple of its native time,
+/// per column and round (as wasmi-benchmarks summarises its workloads): one figure of execution
+/// speed per runtime/tier. `None` in a round where a column lacks one of them.
+pub(crate) fn geomean_row(rows: &[crate::report::Row]) -> Option<crate::report::Row> {
+    let parts: Vec<&crate::report::Row> = rows.iter().filter(|r| is_workload_row(&r.id)).collect();
+    let first = parts.first()?;
+    let count = parts.len() as f64;
+    let samples = first
+        .samples
+        .keys()
+        .map(|label| {
+            let rounds = first.samples.get(label).map_or(0, Vec::len);
+            let per_round = (0..rounds)
+                .map(|round| {
+                    let logs = parts
+                        .iter()
+                        .map(|row| {
+                            let sample = row.samples.get(label)?.get(round).copied().flatten()?;
+                            let native = row.native.get(round).copied()?;
+                            let ratio = sample / native;
+                            (ratio.is_finite() && ratio > 0.0).then(|| ratio.ln())
+                        })
+                        .collect::<Option<Vec<f64>>>()?;
+                    Some((logs.iter().sum::<f64>() / count).exp())
+                })
+                .collect();
+            (label.clone(), per_round)
+        })
+        .collect();
+    Some(crate::report::Row {
+        id: "exec.geomean".to_owned(),
+        title: format!("geometric mean of the kernel and {} workloads, × native", parts.len() - 1),
+        group: Group::Execution,
+        unit: "× native".to_owned(),
+        samples,
+        native: Vec::new(),
+    })
 }
 
 /// Whether `import` answers into guest memory (a buffer, or the guest's allocator).

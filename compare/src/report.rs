@@ -114,6 +114,14 @@ impl Row {
     }
 }
 
+/// A plot's category for a row of [`crate::measure::is_workload_row`]: `primes`, `SHA-256`, …
+fn short_title(id: &str) -> String {
+    workloads::Workload::ALL
+        .into_iter()
+        .find(|w| id.strip_prefix("exec.workload.") == Some(w.id()))
+        .map_or_else(|| "primes (sieve)".to_owned(), |w| w.name().to_owned())
+}
+
 /// `2.3 ns`, `1.2 ms`, `840 KiB`.
 pub(crate) fn quantity(value: f64, unit: &str) -> String {
     let digits = if value.abs() >= 100.0 {
@@ -220,7 +228,7 @@ impl Results {
                 Some(_) => " A tier that refused the module or failed on it is listed at the end with why.",
                 None => {
                     " Host-call rows are per call, with the empty loop subtracted; `native` is the same \
-                     `common` decoder (or kernel) run natively on the same bytes."
+                     `common` decoder (or kernel, or workload) run natively on the same bytes."
                 }
             }
         );
@@ -259,7 +267,7 @@ impl Results {
             out,
             "\nThe same as a page, sortable, with the plots interactive: [report.html](report.html). \
              Plots: [call cost](call-cost.svg), [start-up vs execution](startup-vs-execution.svg), \
-             [log_str scaling](payload-scaling-str.svg), [log_ab scaling](payload-scaling-ab.svg). \
+             [execution by workload](execution.svg), [log_str scaling](payload-scaling-str.svg), [log_ab scaling](payload-scaling-ab.svg). \
              Raw samples: [report.json](report.json)."
         );
         out
@@ -348,6 +356,31 @@ impl Results {
             points,
         };
 
+        // Grouped bars: execution as a multiple of native, by workload, and their geometric mean.
+        let workloads: Vec<&Row> = self.rows.iter().filter(|r| crate::measure::is_workload_row(&r.id)).collect();
+        let mut categories: Vec<String> = workloads.iter().map(|r| short_title(&r.id)).collect();
+        categories.push("geometric mean".to_owned());
+        let execution = CategoryChart {
+            title: "Execution, as a multiple of native (log scale)".to_owned(),
+            subtitle: format!("median of the rounds, each workload's time over the same code run natively; {}", self.date),
+            kind: Kind::Bars,
+            categories,
+            unit: "×".to_owned(),
+            y_title: "× native".to_owned(),
+            series: labels
+                .iter()
+                .enumerate()
+                .map(|(i, label)| {
+                    let mut values: Vec<Option<f64>> = workloads
+                        .iter()
+                        .map(|row| Some(row.cell(label, &self.baseline)?.median / row.native_median()?))
+                        .collect();
+                    values.push(self.medians("exec.geomean")[i]);
+                    Series { name: label.clone(), values }
+                })
+                .collect(),
+        };
+
         // Lines: ns per call against payload size, per tier, plus the native decoder.
         let scaling = |import: &str| -> String {
             let ids: Vec<String> = PAYLOAD_SIZES.iter().map(|s| format!("call.{import}.{s}")).collect();
@@ -370,6 +403,7 @@ impl Results {
         vec![
             ("call-cost.svg", call_cost.svg()),
             ("startup-vs-execution.svg", scatter.svg()),
+            ("execution.svg", execution.svg()),
             ("payload-scaling-str.svg", scaling("log_str")),
             ("payload-scaling-ab.svg", scaling("log_ab")),
         ]

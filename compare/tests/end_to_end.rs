@@ -1,6 +1,6 @@
 //! The comparison tool end to end, on a tiny budget: it runs, writes every file, the JSON parses
-//! with every cell filled, and the compute kernel's result is right on every tier (the tool
-//! checks each kernel call against the native result and fails otherwise). No timing is
+//! with every cell filled, and the compute kernel's and the workloads' results are right on every
+//! tier (the tool checks each call against the native result and fails otherwise). No timing is
 //! asserted.
 
 use std::process::Command;
@@ -12,6 +12,7 @@ fn tiny_run_writes_a_complete_report() {
     let out = std::env::temp_dir().join(format!("compare-e2e-{}", std::process::id()));
     let status = Command::new(env!("CARGO_BIN_EXE_compare"))
         .args(["--rounds", "2", "--target-us", "100", "--kernel-limit", "5000", "--memory-instances", "3"])
+        .args(["--workload-divisor", "256"])
         .arg("--no-progress")
         .arg("--out")
         .arg(&out)
@@ -24,6 +25,7 @@ fn tiny_run_writes_a_complete_report() {
         "report.html",
         "call-cost.svg",
         "startup-vs-execution.svg",
+        "execution.svg",
         "payload-scaling-str.svg",
         "payload-scaling-ab.svg",
     ] {
@@ -93,6 +95,9 @@ fn tiny_run_writes_a_complete_report() {
             // string taken owned or borrowed are the component model's alone.
             let component = label.starts_with("wasmtime-component/");
             let buffer_answer = id.starts_with("answer.str.") || id == "answer.cd" || id == "answer.kv_get";
+            // The workloads are a core module, run where the guest is one (and their geometric
+            // mean needs them).
+            let workload = id.starts_with("exec.workload.") || id == "exec.geomean";
             // Extism (with the `peers` feature) has the rows of its request path only.
             let extism_rows = ["call.log_str.", "enter.", "startup.", "exec.kernel", "memory."];
             let extism = label.starts_with("extism/");
@@ -110,7 +115,7 @@ fn tiny_run_writes_a_complete_report() {
                 _ if extism && (id == "startup.precompiled" || !extism_rows.iter().any(|p| id.starts_with(p))) => 0,
                 id if extism && id.starts_with("memory.") => 1,
                 _ if extism => 2,
-                _ if component && (buffer_answer || id == "startup.precompiled") => 0,
+                _ if component && (buffer_answer || workload || id == "startup.precompiled") => 0,
                 _ if !component && id.starts_with("call.str_") => 0,
                 "startup.precompiled" if !jit => 0,
                 id if id.starts_with("memory.") => 1,
@@ -121,5 +126,14 @@ fn tiny_run_writes_a_complete_report() {
     }
     let kernel = rows.iter().find(|r| r["id"] == "exec.kernel").expect("kernel row");
     assert_eq!(kernel["native"].as_array().map(Vec::len), Some(2), "native kernel samples");
+    // Every workload has its native floor; the geometric mean is of the kernel and all of them.
+    for workload in workloads::Workload::ALL {
+        let id = format!("exec.workload.{}", workload.id());
+        let row = rows.iter().find(|r| r["id"] == id.as_str()).unwrap_or_else(|| panic!("{id} missing"));
+        assert_eq!(row["native"].as_array().map(Vec::len), Some(2), "native samples of {id}");
+    }
+    assert_eq!(json["settings"]["workload_bytes"]["sha256"], 4096, "1 MiB / 256");
+    let geomean = rows.iter().find(|r| r["id"] == "exec.geomean").expect("geomean row");
+    assert!(geomean["title"].as_str().is_some_and(|t| t.contains("3 workloads")), "{}", geomean["title"]);
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -38,7 +38,7 @@ use harness::{
     BoxFuture, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, ImportDesc, ModuleShape, Recorder,
     Sink, Trap, Waiter, bench,
 };
-use wasmi::{CompilationMode, Config, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
+use wasmi::{CompilationMode, Config, CustomFuelCosts, Linker, Module, Store, StoreLimitsBuilder, TrapCode, Val};
 
 pub use crate::imports::SLICE;
 use crate::imports::{
@@ -96,7 +96,22 @@ impl harness::Engine for Wasmi {
         let mut wasmi_config = Config::default();
         // With a timeout, fuel measures out the slices between two looks at the clock (and, on
         // the async tier, between two yields).
-        wasmi_config.consume_fuel(config.limits.fuel.is_some() || config.limits.timeout.is_some() || asynchronous);
+        let slices = config.limits.timeout.is_some() || asynchronous;
+        wasmi_config.consume_fuel(config.limits.fuel.is_some() || slices);
+        if slices {
+            // wasmi charges fuel for translating a function when it is first called (lazy
+            // translation), and running out there cannot be resumed: it fails the call (wasmi
+            // 2.0.0; `ErrorKind::ResumableOutOfFuel` comes back as an error, not as a call to
+            // resume). Where fuel only measures out slices, a call would fail whenever a function
+            // first called cost more than what was left of the slice (83,000 fuel for the
+            // workloads' SHA-256). So translating is free there; running code and copying cost as
+            // by default (`tests/slices.rs`).
+            wasmi_config.fuel_cost(CustomFuelCosts {
+                bytes_copied_per_fuel: 64,
+                fuel_per_bytes_translated: 0,
+                fuel_per_bytes_validated: 0,
+            });
+        }
         wasmi_config.compilation_mode(match tier {
             "eager" => CompilationMode::Eager,
             "lazy" => CompilationMode::Lazy,
