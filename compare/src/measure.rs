@@ -667,7 +667,8 @@ fn kernel(engine: &dyn DynEngine, guest: &LoadedModule, budget: &Budget) -> Resu
 /// on `engine` (after `workload_prepare`, not timed), and checks its digest against the native
 /// run's.
 fn run_workload(engine: &dyn DynEngine, module: &LoadedModule, workload: Workload, size: usize) -> Result<Duration> {
-    let fail = |what: String| anyhow::anyhow!("{}/{}: workload {}: {what}", engine.name(), engine.tier(), workload.id());
+    let fail =
+        |what: String| anyhow::anyhow!("{}/{}: workload {}: {what}", engine.name(), engine.tier(), workload.id());
     let input = workload_input(workload, size);
     let want = native_digest(workload, &input)?;
     let mut instance = engine.instantiate_module(module, Sink::Discard).map_err(|f| fail(f.to_string()))?;

@@ -362,7 +362,10 @@ impl Results {
         categories.push("geometric mean".to_owned());
         let execution = CategoryChart {
             title: "Execution, as a multiple of native (log scale)".to_owned(),
-            subtitle: format!("median of the rounds, each workload's time over the same code run natively; {}", self.date),
+            subtitle: format!(
+                "median of the rounds, each workload's time over the same code run natively; {}",
+                self.date
+            ),
             kind: Kind::Bars,
             categories,
             unit: "×".to_owned(),

@@ -257,7 +257,7 @@ fn report_page_works_in_a_real_browser() {
         }
     }
     let legends = seen["legends"].as_array().expect("legends");
-    assert_eq!(legends.len(), 4, "plots on the page");
+    assert_eq!(legends.len(), 5, "plots on the page (call cost, start-up vs execution, execution, two scalings)");
     for legend in legends {
         let legend = strings(legend);
         for label in &labels {

@@ -179,8 +179,30 @@ impl Rng {
 }
 
 const WORDS: [&str; 24] = [
-    "request", "served", "user", "session", "cache", "miss", "hit", "latency", "ms", "bytes", "GET", "POST", "/api/v1/items",
-    "/health", "ok", "error", "timeout", "retry", "shard", "replica", "queue", "worker", "done", "started",
+    "request",
+    "served",
+    "user",
+    "session",
+    "cache",
+    "miss",
+    "hit",
+    "latency",
+    "ms",
+    "bytes",
+    "GET",
+    "POST",
+    "/api/v1/items",
+    "/health",
+    "ok",
+    "error",
+    "timeout",
+    "retry",
+    "shard",
+    "replica",
+    "queue",
+    "worker",
+    "done",
+    "started",
 ];
 
 const CITIES: [&str; 8] = ["Zürich", "Lyon", "Kraków", "São Paulo", "Osaka", "Nairobi", "Québec", "Reykjavík"];
