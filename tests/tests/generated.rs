@@ -403,7 +403,8 @@ fn instrument(wasm: &[u8], memory_imports: bool) -> Result<Vec<u8>, String> {
         }
     }
 
-    let mut types: Vec<Vec<wasmparser::ValType>> = Vec::new();
+    // Each type's parameters, and whether it has no results.
+    let mut types: Vec<(Vec<wasmparser::ValType>, bool)> = Vec::new();
     let mut imported_funcs = 0u32;
     let mut log_int = None;
     let mut log_memory = None;
@@ -412,15 +413,21 @@ fn instrument(wasm: &[u8], memory_imports: bool) -> Result<Vec<u8>, String> {
         match payload.map_err(|e| e.to_string())? {
             Payload::TypeSection(reader) => {
                 for ty in reader.into_iter_err_on_gc_types() {
-                    types.push(ty.map_err(|e| e.to_string())?.params().to_vec());
+                    let ty = ty.map_err(|e| e.to_string())?;
+                    types.push((ty.params().to_vec(), ty.results().is_empty()));
                 }
             }
             Payload::ImportSection(reader) => {
                 for import in reader.into_imports() {
                     let import = import.map_err(|e| e.to_string())?;
                     let TypeRef::Func(ty) = import.ty else { continue };
-                    let params = types.get(ty as usize).map(Vec::as_slice);
-                    let i32s = |n| params == Some(vec![wasmparser::ValType::I32; n].as_slice());
+                    // A call of it is inserted only where its type is the ABI's: `n` `i32`s in,
+                    // nothing out (an import declared with a result would leave it on the stack:
+                    // an invalid module, which wasmi's lazy tier refused at link instead, and so
+                    // "disagreed"; GENERATED_SEED=15658894861836852177).
+                    let ty = types.get(ty as usize);
+                    let i32s =
+                        |n| ty.is_some_and(|(params, none)| *none && *params == vec![wasmparser::ValType::I32; n]);
                     if import.module == "env" {
                         if import.name == "log_int" && i32s(1) && log_int.is_none() {
                             log_int = Some(imported_funcs);
@@ -435,7 +442,8 @@ fn instrument(wasm: &[u8], memory_imports: bool) -> Result<Vec<u8>, String> {
             }
             Payload::FunctionSection(reader) => {
                 for ty in reader {
-                    let params = types.get(ty.map_err(|e| e.to_string())? as usize).cloned().unwrap_or_default();
+                    let params =
+                        types.get(ty.map_err(|e| e.to_string())? as usize).map(|(p, _)| p.clone()).unwrap_or_default();
                     let indices = (0u32..).zip(&params).filter(|(_, t)| **t == wasmparser::ValType::I32);
                     i32_params.push(indices.map(|(i, _)| i).collect());
                 }
