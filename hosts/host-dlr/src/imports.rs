@@ -144,12 +144,16 @@ pub(crate) fn call(
             StoredRunState::Finished { values, .. } => return Ok(values),
             // Back from an import (`required_fuel` is `None`): go on with the slice's fuel left.
             StoredRunState::Resumable { resumable, required_fuel: None } => store.resume_wasm(resumable)?,
-            // The slice is used up: the next one, unless the deadline has passed.
+            // The slice is used up: the next one, unless the deadline has passed. `required` is
+            // what the next instruction costs beyond the fuel left (not its whole cost), so the
+            // next slice is the fuel left plus that, at least: a `memory.fill` costing more than a
+            // slice otherwise never gets enough and the call spins to its deadline.
             StoredRunState::Resumable { mut resumable, required_fuel: Some(required) } => {
                 if passed(host) {
                     return Err(Stop::Deadline);
                 }
-                *resumable.fuel_mut() = Some(SLICE.max(required.get()));
+                let fuel = resumable.fuel_mut();
+                *fuel = Some(SLICE.max(fuel.unwrap_or(0).saturating_add(required.get())));
                 store.resume_wasm(resumable)?
             }
             StoredRunState::HostCalled { host_call, resumable } => {

@@ -130,6 +130,35 @@ fn a_timeout_stops_a_loop_of_bulk_memory_operations() {
     assert!(started.elapsed() < Duration::from_secs(5), "stopped late: {:?}", started.elapsed());
 }
 
+/// An instruction that costs more than a slice (a `memory.fill` of 1 MiB: a unit per byte) runs
+/// once the slices add up to its cost: dlr reports what it needs beyond the fuel left, not its
+/// whole cost. (Giving it only that livelocked the call until its deadline: any healthy guest
+/// filling or copying more than 100,000 bytes under a timeout failed with `trap.timeout`.)
+#[test]
+fn an_instruction_costing_more_than_a_slice_runs_under_a_timeout() {
+    let limits = Limits { fuel: None, timeout: Some(Duration::from_secs(30)), ..Limits::default() };
+    let started = Instant::now();
+    let report = on_small_stack(move || {
+        harness::run(
+            &engine(limits),
+            br#"(module
+              (memory (export "memory") 17)
+              (func (export "run") (result i32)
+                (local $i i32)
+                ;; Some fuel of the first slice used, so that the fill finds a partial slice.
+                (loop $spend
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br_if $spend (i32.lt_u (local.get $i) (i32.const 1000))))
+                (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
+                (i32.load8_u (i32.const 1048575))))"#,
+            "run",
+            &[],
+        )
+    });
+    assert_eq!(report.outcome.expect("the call returns"), Some(7));
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
 /// dlr refuses a second memory as invalid; this host refuses it at instantiation, as over its
 /// limits, as every other host does.
 #[test]
