@@ -61,16 +61,56 @@ struct Terminate(sys::wasm_module_inst_t);
 // action has finished or will never run (`harness::Watchdog`).
 unsafe impl Send for Terminate {}
 
-/// A validated module: the bytes WAMR loads, shared. WAMR's own module (`wasm_module_t`) keeps a
-/// pointer into a buffer it mutates and is used from one thread, so each instance loads its own.
+/// A validated module, and WAMR's module loaded from it once, shared by every instance.
 #[derive(Clone, Debug)]
-pub struct WamrModule(Arc<Prepared>);
+pub struct WamrModule {
+    prepared: Arc<Prepared>,
+    /// `None` for a module with more than one memory, which this WAMR refuses to load (and the
+    /// host refuses to instantiate before WAMR is asked).
+    loaded: Option<Arc<Loaded>>,
+}
 
-/// One guest instance: its own WAMR module, module instance and execution environment.
-pub struct WamrInstance {
-    /// The buffer `module` was loaded from; WAMR keeps pointers into it.
-    _wasm: Box<[u8]>,
+/// A module WAMR loaded (`wasm_module_t`), with the buffer it was loaded from: WAMR changes the
+/// buffer while loading and keeps pointers into it, so it lives as long as the module. Unloaded
+/// when the last holder (the `WamrModule` and every instance of it) is dropped.
+#[derive(Debug)]
+struct Loaded {
     module: sys::wasm_module_t,
+    _wasm: Box<[u8]>,
+}
+
+// SAFETY: WAMR instantiates a loaded module any number of times, from any thread (its own thread
+// manager instantiates the module of a running instance again for each thread the guest spawns):
+// after loading, the fast interpreter reads the module (its code, types, imports resolved at
+// load) and each instance holds its own memory, globals and tables. What writes to WAMR's shared
+// state (loading, instantiating, unloading) runs under `loader_lock`.
+unsafe impl Send for Loaded {}
+// SAFETY: see `Send`: `&Loaded` only lends the module pointer to instantiation, under the lock.
+unsafe impl Sync for Loaded {}
+
+impl Loaded {
+    /// Loads `wasm` (a copy of it: WAMR changes the buffer).
+    fn new(wasm: &[u8]) -> Result<Loaded, Failure> {
+        let mut wasm: Box<[u8]> = wasm.into();
+        let module = load(&mut wasm)?;
+        Ok(Loaded { module, _wasm: wasm })
+    }
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        let _lock = loader_lock();
+        // SAFETY: the module was loaded by `Loaded::new` and no instance of it is left (each
+        // holds an `Arc` of this).
+        unsafe { sys::wasm_runtime_unload(self.module) };
+    }
+}
+
+/// One guest instance: its module instance and execution environment, on its module's WAMR
+/// module.
+pub struct WamrInstance {
+    /// The module instantiated: kept loaded as long as the instance lives.
+    _module: Arc<Loaded>,
     module_inst: sys::wasm_module_inst_t,
     exec_env: sys::wasm_exec_env_t,
     /// The host functions' state, shared with them through the module instance's custom data:
@@ -257,23 +297,21 @@ impl harness::Engine for Wamr {
         // the limits) refuses, as every other host does.
         let imported_memories =
             prepared.shape.imports().iter().filter(|i| matches!(i.ty, ExternType::Memory { .. })).count();
-        if prepared.memory_minimums.len() + imported_memories <= 1 {
+        let loaded = if prepared.memory_minimums.len() + imported_memories <= 1 {
             THREAD_ENV.with(|_| ());
-            let mut copy = prepared.wasm.clone();
-            let module = load(&mut copy)?;
-            let _lock = loader_lock();
-            // SAFETY: `module` was loaded above and is not used after this.
-            unsafe { sys::wasm_runtime_unload(module) };
-        }
-        Ok(WamrModule(Arc::new(prepared)))
+            Some(Arc::new(Loaded::new(&prepared.wasm)?))
+        } else {
+            None
+        };
+        Ok(WamrModule { prepared: Arc::new(prepared), loaded })
     }
 
     fn shape(&self, module: &WamrModule) -> ModuleShape {
-        module.0.shape.clone()
+        module.prepared.shape.clone()
     }
 
     fn instantiate(&self, module: &WamrModule, sink: Sink) -> Result<WamrInstance, Failure> {
-        let prepared = &module.0;
+        let prepared = &module.prepared;
         let limits = &self.config.limits;
         let tables_fit = prepared.table_minimums.iter().all(|&min| min <= u64::from(limits.max_table_elements));
         let memories_fit = prepared.memory_minimums.iter().all(|&min| min <= u64::from(self.max_memory_pages));
@@ -284,8 +322,12 @@ impl harness::Engine for Wamr {
         }
         THREAD_ENV.with(|_| ());
         let deadline = Deadline::after(limits.timeout);
-        let mut wasm = prepared.wasm.clone();
-        let wamr_module = load(&mut wasm)?;
+        let loaded = match &module.loaded {
+            Some(loaded) => Arc::clone(loaded),
+            // Not loaded by `compile`: WAMR refuses it here, with its message.
+            None => Arc::new(Loaded::new(&prepared.wasm)?),
+        };
+        let wamr_module = loaded.module;
         let args = sys::InstantiationArgs {
             default_stack_size: STACK_SIZE,
             host_managed_heap_size: 0,
@@ -298,8 +340,7 @@ impl harness::Engine for Wamr {
         });
         // From here on, `WamrInstance`'s drop frees what exists.
         let mut instance = WamrInstance {
-            _wasm: wasm,
-            module: wamr_module,
+            _module: loaded,
             module_inst,
             exec_env: std::ptr::null_mut(),
             state: std::ptr::null_mut(),
@@ -497,7 +538,6 @@ impl Drop for WamrInstance {
             if !self.module_inst.is_null() {
                 sys::wasm_runtime_deinstantiate(self.module_inst);
             }
-            sys::wasm_runtime_unload(self.module);
             if !self.state.is_null() {
                 drop(Box::from_raw(self.state));
             }
