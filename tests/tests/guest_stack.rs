@@ -6,14 +6,12 @@
 //! rather than as a trap on some runtime later.
 
 use common::{AB, CD, ab_config};
-use harness::{Config, Instance, Sink};
+use harness::{Config, Instance, Sink, WASM_PAGE_SIZE};
 use runtimes::all_tiers;
 use wasmparser::{ConstExpr, Operator, Parser, Payload};
 
 /// What the stack is painted with before a call.
 const PAINT: u8 = 0xA5;
-/// A page of linear memory.
-const PAGE: u64 = 65_536;
 
 /// The guest's initial memory in pages, and the top of its stack: `__stack_pointer`'s initial
 /// value (the first global, which wasm-ld makes the stack pointer; the stack comes first in
@@ -67,7 +65,7 @@ fn the_deepest_call_of_the_guest_uses_under_half_its_stack() {
     let (pages, stack_top) = memory_layout(guest_wasm::GUEST_WASM);
     assert_eq!(pages, 1, "the guest starts with {pages} pages of memory, not one (guest/build.rs)");
     let stack_size = stack_top as usize;
-    assert!(u64::from(stack_top) < PAGE, "a stack of {stack_size} bytes does not leave the data room in a page");
+    assert!(stack_top < WASM_PAGE_SIZE, "a stack of {stack_size} bytes does not leave the data room in a page");
 
     // Any runtime does: the stack is the guest's code's, in its linear memory.
     let tier = all_tiers(&Config::default()).into_iter().next().expect("a runtime");
