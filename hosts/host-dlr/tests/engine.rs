@@ -25,6 +25,15 @@ fn on_small_stack<T: Send + 'static>(body: impl FnOnce() -> T + Send + 'static) 
     std::thread::Builder::new().stack_size(2 * MIB).spawn(body).expect("thread").join().expect("no panic")
 }
 
+/// Runs the export `run` of `wat` on dlr with `timeout` (and no fuel limit), on a small stack:
+/// the report and how long the run took.
+fn run_with_timeout(timeout: Duration, wat: &'static [u8]) -> (harness::Report, Duration) {
+    let limits = Limits { fuel: None, timeout: Some(timeout), ..Limits::default() };
+    let started = Instant::now();
+    let report = on_small_stack(move || harness::run(&engine(limits), wat, "run", &[]));
+    (report, started.elapsed())
+}
+
 fn events(report: &harness::Report) -> Vec<String> {
     report.events.iter().map(ToString::to_string).collect()
 }
@@ -110,24 +119,18 @@ fn a_timeout_stops_the_allocator_of_a_host_call() {
 /// after its deadline, not after a slice of 100,000 of them.
 #[test]
 fn a_timeout_stops_a_loop_of_bulk_memory_operations() {
-    let limits = Limits { fuel: None, timeout: Some(Duration::from_millis(100)), ..Limits::default() };
-    let started = Instant::now();
-    let report = on_small_stack(move || {
-        harness::run(
-            &engine(limits),
-            br#"(module
-              (memory (export "memory") 256)
-              (func (export "run")
-                (loop $forever
-                  (memory.fill (i32.const 0) (i32.const 7) (i32.const 16777216))
-                  (memory.copy (i32.const 1) (i32.const 0) (i32.const 16777215))
-                  (br $forever))))"#,
-            "run",
-            &[],
-        )
-    });
+    let (report, elapsed) = run_with_timeout(
+        Duration::from_millis(100),
+        br#"(module
+          (memory (export "memory") 256)
+          (func (export "run")
+            (loop $forever
+              (memory.fill (i32.const 0) (i32.const 7) (i32.const 16777216))
+              (memory.copy (i32.const 1) (i32.const 0) (i32.const 16777215))
+              (br $forever))))"#,
+    );
     assert_eq!(report.outcome.unwrap_err().fault, Fault::Trap(Trap::Timeout));
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped late: {:?}", started.elapsed());
+    assert!(elapsed < Duration::from_secs(5), "stopped late: {elapsed:?}");
 }
 
 /// An instruction that costs more than a slice (a `memory.fill` of 1 MiB: a unit per byte) runs
@@ -136,27 +139,21 @@ fn a_timeout_stops_a_loop_of_bulk_memory_operations() {
 /// filling or copying more than 100,000 bytes under a timeout failed with `trap.timeout`.)
 #[test]
 fn an_instruction_costing_more_than_a_slice_runs_under_a_timeout() {
-    let limits = Limits { fuel: None, timeout: Some(Duration::from_secs(30)), ..Limits::default() };
-    let started = Instant::now();
-    let report = on_small_stack(move || {
-        harness::run(
-            &engine(limits),
-            br#"(module
-              (memory (export "memory") 17)
-              (func (export "run") (result i32)
-                (local $i i32)
-                ;; Some fuel of the first slice used, so that the fill finds a partial slice.
-                (loop $spend
-                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
-                  (br_if $spend (i32.lt_u (local.get $i) (i32.const 1000))))
-                (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
-                (i32.load8_u (i32.const 1048575))))"#,
-            "run",
-            &[],
-        )
-    });
+    let (report, elapsed) = run_with_timeout(
+        Duration::from_secs(30),
+        br#"(module
+          (memory (export "memory") 17)
+          (func (export "run") (result i32)
+            (local $i i32)
+            ;; Some fuel of the first slice used, so that the fill finds a partial slice.
+            (loop $spend
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $spend (i32.lt_u (local.get $i) (i32.const 1000))))
+            (memory.fill (i32.const 0) (i32.const 7) (i32.const 1048576))
+            (i32.load8_u (i32.const 1048575))))"#,
+    );
     assert_eq!(report.outcome.expect("the call returns"), Some(7));
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
 }
 
 /// dlr refuses a second memory as invalid; this host refuses it at instantiation, as over its
