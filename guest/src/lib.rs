@@ -18,9 +18,10 @@
 //! - `noop()` and `kernel(limit) -> i32`: for the comparison report.
 #![cfg(target_arch = "wasm32")]
 // A guest is FFI by nature: `unsafe extern` imports and `no_mangle` exports. Every `unsafe` block
-// is in `host.rs`, behind a safe wrapper, with its SAFETY comment.
+// is in `host.rs`, behind a safe wrapper, or in `heap.rs` (the allocator), with its SAFETY comment.
 #![allow(unsafe_code)]
 
+mod heap;
 mod host;
 
 use common::{AB, CD};
