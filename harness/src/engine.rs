@@ -162,8 +162,42 @@ pub trait Instance {
     /// be called again. The caller has checked the export's signature ([`check_handler`]).
     fn call_with_input(&mut self, name: &str, input: &[u8]) -> Result<Event<'static>, Failure> {
         let len = begin_request(self.recorder_mut(), input)?;
-        let outcome = self.call(name, &[len]);
+        let outcome = self.call_handler(name, len);
         end_request(self.recorder_mut(), name, outcome)
+    }
+
+    /// Calls the handler `name` (`(request_len: i32) -> (status: i32)`, its signature checked by
+    /// the caller) with `request_len`, for [`Instance::call_with_input`]. The default is
+    /// [`Instance::call`]; a host may keep the handler's typed handle from one call to the next,
+    /// so that a call does not look the export up and check its type again.
+    fn call_handler(&mut self, name: &str, request_len: i32) -> Result<Option<i32>, Failure> {
+        self.call(name, &[request_len])
+    }
+}
+
+/// The handler an instance called last, by name, with its handle ([`Instance::call_handler`]):
+/// the next call of the same handler neither looks the export up nor checks its type again.
+#[derive(Debug)]
+pub struct HandlerCache<F>(Option<(Box<str>, F)>);
+
+impl<F> Default for HandlerCache<F> {
+    fn default() -> Self {
+        HandlerCache(None)
+    }
+}
+
+impl<F: Clone> HandlerCache<F> {
+    /// The handle of the handler `name`: the kept one if it is `name`'s, else what `lookup`
+    /// finds (kept for the next call); `None` if `lookup` finds no handler of that name.
+    pub fn get(&mut self, name: &str, lookup: impl FnOnce() -> Option<F>) -> Option<F> {
+        if let Some((kept, handle)) = &self.0
+            && **kept == *name
+        {
+            return Some(handle.clone());
+        }
+        let handle = lookup()?;
+        self.0 = Some((name.into(), handle.clone()));
+        Some(handle)
     }
 }
 
@@ -171,7 +205,7 @@ pub trait Instance {
 /// request kept in `recorder`. Returns the handler's argument, the request's length.
 pub fn begin_request(recorder: &mut Recorder, input: &[u8]) -> Result<i32, Failure> {
     let len = i32::try_from(input.len()).map_err(|_| Fault::InputTooLarge { len: input.len() })?;
-    recorder.begin_call(input.to_vec());
+    recorder.begin_call(input);
     Ok(len)
 }
 

@@ -30,8 +30,8 @@ mod waiter;
 
 pub use deadline::{Alarm, Deadline, Watchdog};
 pub use engine::{
-    DynEngine, Engine, Instance, LoadedModule, Report, begin_request, check_config, check_export, check_handler,
-    end_request, module_bytes, outcome_line, run, run_module, run_module_with_input, run_with_input,
+    DynEngine, Engine, HandlerCache, Instance, LoadedModule, Report, begin_request, check_config, check_export,
+    check_handler, end_request, module_bytes, outcome_line, run, run_module, run_module_with_input, run_with_input,
 };
 pub use fault::{Failure, Fault, Trap, guarded};
 pub use host_imports::{BoxFuture, GuestAllocator, HostError, HostErrorKind, KvLookup, Recorder, Sink};

@@ -33,8 +33,11 @@ pub struct Recorder {
     count: u64,
     logged_bytes: usize,
     max_log_bytes: usize,
-    /// The request of the call with input in progress, if any.
-    request: Option<Vec<u8>>,
+    /// The request of the call with input in progress, if one is (`in_call`). The buffer is kept
+    /// between calls, so that a call copies its request without allocating.
+    request: Vec<u8>,
+    /// Whether a call with input is in progress.
+    in_call: bool,
     /// The response to it, once the guest gave one.
     response: Option<Event<'static>>,
     /// The import waiting on the guest's allocator, if any: while it is set, every import is
@@ -91,6 +94,10 @@ fn guarded<T>(import: Import, body: impl FnOnce() -> Result<T, HostErrorKind>) -
     }
 }
 
+/// The largest request buffer a recorder keeps between calls (a larger one is freed when its
+/// call ends).
+const KEPT_REQUEST_BYTES: usize = 64 * 1024;
+
 /// The kind of value `import` carries; every import but `request_read` carries one.
 fn kind_of(import: Import) -> Result<ValueKind, HostErrorKind> {
     import.value_kind().ok_or_else(|| HostErrorKind::Panic(format!("{import} carries no value")))
@@ -105,7 +112,8 @@ impl Recorder {
             count: 0,
             logged_bytes: 0,
             max_log_bytes,
-            request: None,
+            request: Vec::new(),
+            in_call: false,
             response: None,
             allocating: None,
             store: None,
@@ -292,7 +300,7 @@ impl Recorder {
     ) -> Result<i32, HostError> {
         let import = Import::RequestRead;
         self.enter(import)?;
-        let request = self.request.as_deref();
+        let request = self.in_call.then_some(self.request.as_slice());
         guarded(import, || {
             let request = request.ok_or(HostErrorKind::NoCall)?;
             OutputBuffer::new(out_ptr, out_cap, out_len_ptr)
@@ -306,7 +314,7 @@ impl Recorder {
     /// it as the answer of the call in progress. Refused outside a call and the second time.
     pub fn respond(&mut self, import: Import, memory: &[u8], ptr: i32, len: i32) -> Result<(), HostError> {
         self.enter(import)?;
-        if self.request.is_none() {
+        if !self.in_call {
             return Err(HostError { import, kind: HostErrorKind::NoCall });
         }
         if self.response.is_some() {
@@ -357,9 +365,12 @@ impl Recorder {
         guarded(import, || pending.finish(memory, allocated).map_err(HostErrorKind::Answer))
     }
 
-    /// A call with input starts: `request_read` and `respond_*` now work.
-    pub fn begin_call(&mut self, request: Vec<u8>) {
-        self.request = Some(request);
+    /// A call with input starts: `request_read` and `respond_*` now work. The request is copied
+    /// into a buffer the recorder keeps from call to call.
+    pub fn begin_call(&mut self, request: &[u8]) {
+        self.request.clear();
+        self.request.extend_from_slice(request);
+        self.in_call = true;
         self.response = None;
         self.allocating = None;
     }
@@ -367,7 +378,11 @@ impl Recorder {
     /// The call with input ended (returned or failed): its response, if the guest gave one. The
     /// call's state is cleared either way.
     pub fn end_call(&mut self) -> Option<Event<'static>> {
-        self.request = None;
+        self.in_call = false;
+        if self.request.capacity() > KEPT_REQUEST_BYTES {
+            // A large request's buffer is not kept for the instance's lifetime.
+            self.request = Vec::new();
+        }
         self.allocating = None;
         self.response.take()
     }
@@ -386,6 +401,27 @@ mod tests {
         assert_eq!(e.kind, HostErrorKind::LogLimit { limit: 10 });
         assert_eq!(recorder.count(), 1);
         assert_eq!(recorder.take_events(), vec![Event::Str("abcdefgh".into())]);
+    }
+
+    #[test]
+    fn a_call_reads_its_own_request_only_while_it_lasts() {
+        // Memory: the guest's buffer at 0..16, its length word at 16.
+        let mut memory = [0u8; 20];
+        let read = |recorder: &mut Recorder, memory: &mut [u8]| recorder.request_read(memory, 0, 16, 16);
+        let mut recorder = Recorder::new(Sink::Record, 100);
+        recorder.begin_call(b"a longer request");
+        assert_eq!(read(&mut recorder, &mut memory).unwrap(), common::Status::Ok.code());
+        assert_eq!(&memory[..16], b"a longer request");
+        assert!(recorder.end_call().is_none());
+        // The buffer is reused: the next, shorter request is all the guest sees of it.
+        recorder.begin_call(b"short");
+        assert_eq!(read(&mut recorder, &mut memory).unwrap(), common::Status::Ok.code());
+        assert_eq!(u32::from_le_bytes(memory[16..20].try_into().unwrap()), 5);
+        assert_eq!(&memory[..5], b"short");
+        recorder.end_call();
+        // After the call, the request is gone.
+        let e = read(&mut recorder, &mut memory).unwrap_err();
+        assert_eq!(e.kind, HostErrorKind::NoCall);
     }
 
     #[test]

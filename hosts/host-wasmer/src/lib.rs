@@ -50,7 +50,7 @@ use harness::{
     Recorder, Sink, Trap, Waiter, Watchdog, bench,
 };
 use wasmer::sys::CompilerConfig;
-use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, Value};
+use wasmer::{FunctionEnv, InstantiationError, Module, RuntimeError, Store, TypedFunction, Value};
 use wasmer_middlewares::Metering;
 use wasmer_middlewares::metering::{MeteringPoints, get_remaining_points};
 use wasmer_types::TrapCode;
@@ -135,6 +135,8 @@ pub struct WasmerInstance {
     _alarm: Option<Alarm>,
     env: FunctionEnv<State>,
     instance: wasmer::Instance,
+    /// The handler called last, with its typed handle.
+    handler: harness::HandlerCache<TypedFunction<i32, i32>>,
 }
 
 impl harness::Engine for Wasmer {
@@ -267,6 +269,7 @@ impl harness::Engine for Wasmer {
             _alarm: alarm,
             env,
             instance,
+            handler: harness::HandlerCache::default(),
         };
         // The start function, moved: it runs before the memory is bound, as inside instantiation.
         if let Some(start) = &module.start_export {
@@ -328,14 +331,18 @@ impl WasmerInstance {
             }),
             None => func.call(self.store_mut(), &params),
         };
-        called.map_err(|error| {
-            // Metering makes the guest execute `unreachable` when the points run out.
-            let store = self.store.as_mut().expect("the store is back after each call");
-            if self.metered && get_remaining_points(store, &self.instance) == MeteringPoints::Exhausted {
-                return Failure::new(Fault::Trap(Trap::OutOfFuel));
-            }
-            past_deadline(self.deadline, failure(error))
-        })
+        called.map_err(|error| self.call_failure(error))
+    }
+
+    /// A call that failed with `error`, in the ABI's terms: out of fuel, past the deadline, or
+    /// what the error says.
+    fn call_failure(&mut self, error: RuntimeError) -> Failure {
+        // Metering makes the guest execute `unreachable` when the points run out.
+        let store = self.store.as_mut().expect("the store is back after each call");
+        if self.metered && get_remaining_points(store, &self.instance) == MeteringPoints::Exhausted {
+            return Failure::new(Fault::Trap(Trap::OutOfFuel));
+        }
+        past_deadline(self.deadline, failure(error))
     }
 
     /// Runs `call` with the store made async, and takes the store back.
@@ -357,6 +364,20 @@ impl harness::Instance for WasmerInstance {
     fn call(&mut self, name: &str, args: &[i32]) -> Result<Option<i32>, Failure> {
         let results = self.call_export(name, args)?;
         Ok(results.first().and_then(Value::i32))
+    }
+
+    fn call_handler(&mut self, name: &str, request_len: i32) -> Result<Option<i32>, Failure> {
+        if self.waiter.is_some() || self.deadline.is_some_and(Deadline::passed) {
+            return self.call(name, &[request_len]);
+        }
+        let store = self.store.as_ref().expect("the store is back after each call");
+        let lookup = || self.instance.exports.get_typed_function::<i32, i32>(store, name).ok();
+        let Some(handler) = self.handler.get(name, lookup) else {
+            // Missing, or not a handler: the untyped call says which, in the ABI's words.
+            return self.call(name, &[request_len]);
+        };
+        let called = handler.call(self.store_mut(), request_len);
+        called.map(Some).map_err(|error| self.call_failure(error))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {

@@ -78,6 +78,8 @@ pub struct WasmiInstance {
     instance: wasmi::Instance,
     /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
     waiter: Option<Waiter>,
+    /// The handler called last.
+    handler: harness::HandlerCache<wasmi::Func>,
 }
 
 impl harness::Engine for Wasmi {
@@ -264,7 +266,7 @@ impl Wasmi {
             .ok_or_else(|| Fault::Link(harness::Engine::shape(self, wasmi_module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&store, &instance);
-        Ok(WasmiInstance { store, instance, waiter: self.waiter })
+        Ok(WasmiInstance { store, instance, waiter: self.waiter, handler: harness::HandlerCache::default() })
     }
 }
 
@@ -299,6 +301,26 @@ impl harness::Instance for WasmiInstance {
         harness::guarded("wasmi", || call_in_slices(&mut self.store, &func, &params, &mut results))?
             .map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
+    }
+
+    fn call_handler(&mut self, name: &str, request_len: i32) -> Result<Option<i32>, Failure> {
+        if self.waiter.is_some() {
+            return self.call(name, &[request_len]);
+        }
+        let lookup = || {
+            self.instance.get_func(&self.store, name).filter(|func| {
+                let ty = func.ty(&self.store);
+                matches!(ty.params(), [wasmi::ValType::I32]) && matches!(ty.results(), [wasmi::ValType::I32])
+            })
+        };
+        let Some(func) = self.handler.get(name, lookup) else {
+            // Missing, or not a handler: the untyped call says which, in the ABI's words.
+            return self.call(name, &[request_len]);
+        };
+        let mut results = [Val::I32(0)];
+        harness::guarded("wasmi", || call_in_slices(&mut self.store, &func, &[Val::I32(request_len)], &mut results))?
+            .map_err(failure)?;
+        Ok(results[0].i32())
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {

@@ -66,7 +66,7 @@ fn main() -> Result<()> {
     // 5. Call `handle(request_len)` with the request "Wasm": the guest reads it with
     //    `request_read`, and answers with `respond_str`. The call's state lives in the recorder.
     let request = b"Wasm";
-    store.data_mut().recorder.begin_call(request.to_vec());
+    store.data_mut().recorder.begin_call(request);
     let handle = instance.get_typed_func::<i32, i32>(&mut store, "handle")?;
     let status = handle.call(&mut store, i32::try_from(request.len())?);
     let response = store.data_mut().recorder.end_call();

@@ -49,15 +49,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::{
-    Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HostError, ImportDesc, ModuleShape,
-    Recorder, Sink, Trap, Watchdog, bench,
+    Alarm, Deadline, ExportDesc, ExternType, Failure, Fault, GuestAllocator, HandlerCache, HostError, ImportDesc,
+    ModuleShape, Recorder, Sink, Trap, Watchdog, bench,
 };
 
 use common::Event;
 use harness::{BoxFuture, Waiter};
 use wasmtime::{
     InstanceAllocationStrategy, InstancePre, Linker, Module, PoolingAllocationConfig, Store, StoreLimitsBuilder,
-    Strategy, UpdateDeadline, Val,
+    Strategy, TypedFunc, UpdateDeadline, Val,
 };
 
 use crate::imports::{HostCalls, State, define_imports, find_allocator};
@@ -92,6 +92,10 @@ const POOL_SLOTS: u32 = 256;
 /// allows one of each, as on every tier).
 const POOL_ITEMS_PER_MODULE: u32 = 8;
 
+/// How much of each pooled memory and table stays resident when its slot is freed (reset in
+/// place for the next instance): the guest's first pages, where a request's work happens.
+const POOL_KEEP_RESIDENT: usize = 1 << 20;
+
 /// A compiled module, with its imports resolved once ([`InstancePre`]) on the `pooling` tier.
 #[derive(Clone)]
 pub struct WasmtimeModule {
@@ -107,6 +111,8 @@ pub struct WasmtimeInstance {
     _alarm: Option<Alarm>,
     /// On the `async` tier: the engine's runtime, on which the synchronous methods wait.
     runtime: Option<Waiter>,
+    /// The handler called last, with its typed handle.
+    handler: HandlerCache<TypedFunc<i32, i32>>,
 }
 
 impl harness::Engine for Wasmtime {
@@ -147,7 +153,17 @@ impl harness::Engine for Wasmtime {
                     .table_elements(usize::try_from(table_slot).unwrap_or(usize::MAX))
                     // A fiber stack for each instance's call, and one for the allocator's call
                     // nested in an `answer_*_alloc` (re-entry goes no deeper).
-                    .total_stacks(POOL_SLOTS * 2);
+                    .total_stacks(POOL_SLOTS * 2)
+                    // A slot reused for the next instance keeps its pages: up to this much of a
+                    // memory (and of a table) is reset to its initial contents in place, instead
+                    // of handing the pages back to the kernel (`madvise`) and faulting them in
+                    // again on first touch, a request's largest cost here (README, Where a
+                    // request's time goes). wasmtime resets only the accessible part (a page or
+                    // two for our guest) with `memset`; its `pagemap_scan`, which finds the pages
+                    // written first, cost more than it saved at this size (its ioctl was 30 % of
+                    // a request cycle).
+                    .linear_memory_keep_resident(POOL_KEEP_RESIDENT)
+                    .table_keep_resident(POOL_KEEP_RESIDENT);
                 wasmtime_config
                     .strategy(Strategy::Cranelift)
                     .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
@@ -386,7 +402,7 @@ impl Wasmtime {
             .ok_or_else(|| Fault::Link(harness::Engine::shape(self, module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&mut store, &instance);
-        Ok(WasmtimeInstance { store, instance, _alarm: alarm, runtime: self.runtime })
+        Ok(WasmtimeInstance { store, instance, _alarm: alarm, runtime: self.runtime, handler: HandlerCache::default() })
     }
 
     /// An error from instantiation: a trap in a start function, a resource limit, or the host
@@ -452,6 +468,18 @@ impl harness::Instance for WasmtimeInstance {
         let (func, params, mut results) = self.prepare_call(name, args)?;
         func.call(&mut self.store, &params, &mut results).map_err(|e| failure(&e))?;
         Ok(results.first().and_then(Val::i32))
+    }
+
+    fn call_handler(&mut self, name: &str, request_len: i32) -> Result<Option<i32>, Failure> {
+        if self.runtime.is_some() {
+            return self.call(name, &[request_len]);
+        }
+        let lookup = || self.instance.get_typed_func::<i32, i32>(&mut self.store, name).ok();
+        let Some(handler) = self.handler.get(name, lookup) else {
+            // Missing, or not a handler: the untyped call says which, in the ABI's words.
+            return self.call(name, &[request_len]);
+        };
+        handler.call(&mut self.store, request_len).map(Some).map_err(|e| failure(&e))
     }
 
     fn write_memory(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Failure> {
