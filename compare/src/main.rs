@@ -26,6 +26,7 @@ mod measure;
 mod own;
 mod payload;
 mod plot;
+mod profile;
 mod report;
 
 use std::collections::BTreeMap;
@@ -94,6 +95,16 @@ struct Args {
     /// an earlier run's `report.json`, into `--out`.
     #[arg(long, value_name = "REPORT.JSON", conflicts_with_all = ["quick", "rounds", "target_us", "kernel_limit", "workload_divisor", "memory_instances"])]
     render: Option<PathBuf>,
+    /// Measure nothing: repeat one operation on one tier (`--tier`), for a profiler such as
+    /// `perf stat` or `valgrind --tool=callgrind` (README, Where a request's time goes).
+    #[arg(long, value_name = "OPERATION", requires = "tier", conflicts_with_all = ["render", "guest"])]
+    profile: Option<profile::Operation>,
+    /// With `--profile`: the report column to profile, `runtime/tier` (as `wasmtime/pooling`).
+    #[arg(long, value_name = "RUNTIME/TIER", requires = "profile")]
+    tier: Option<String>,
+    /// With `--profile`: how many times to repeat the operation after its warm-up run.
+    #[arg(long, value_name = "N", default_value_t = 1000, requires = "profile")]
+    iterations: u64,
     /// Internal: measure memory for one `runtime/tier` in this (fresh) process and print JSON.
     #[arg(long, hide = true, value_name = "RUNTIME/TIER")]
     memory_probe: Option<String>,
@@ -155,6 +166,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(json) = &args.render {
         return render(json, &args.out);
+    }
+    if let (Some(operation), Some(tier)) = (args.profile, &args.tier) {
+        return profile::run(operation, tier, &bench_config(), args.iterations);
     }
     let (rounds, target_us, kernel_limit, workload_divisor, memory_instances) =
         if args.quick { (3, 1_000, 300_000, 16, 50) } else { (15, 5_000, 3_000_000, 1, 200) };
