@@ -18,6 +18,7 @@
 
 use common::{ALLOCATOR_EXPORT, IMPORT_MODULE, Import, ValType};
 use harness::ExternType;
+use harness::rewrite::lower::{COPY_IMPORT, FILL_IMPORT};
 use host_imports::{GuestAllocator, HostError, HostErrorKind, Recorder};
 
 use crate::inspect::ModuleInfo;
@@ -71,6 +72,48 @@ pub(crate) fn define_imports(runtime: &mut Runtime, info: &ModuleInfo) -> Result
         }
     }
     Ok(())
+}
+
+/// Binds the two functions that `memory.copy` and `memory.fill` were lowered to, if the module
+/// was ([`harness::rewrite::lower`]): each checks its range against the memory as it is and traps
+/// as the instruction would (an out-of-bounds access, nothing written), else copies (overlapping
+/// ranges as `memmove`) or fills. They are the guest's own instructions, so they work while the
+/// start function runs, as the instructions do.
+pub(crate) fn define_bulk_memory(runtime: &mut Runtime, info: &ModuleInfo) -> Result<(), M3Error> {
+    let Some(module) = &info.bulk_memory_module else {
+        return Ok(());
+    };
+    let signature = signature(&[ValType::I32; 3], &[]);
+    let copy: HostFn = Box::new(|call| {
+        let (dst, src, len) = (call.arg(0), call.arg(1), call.arg(2));
+        let (memory, _) = call.memory_and_state();
+        let (Some(dst), Some(src)) = (range(memory, dst, len), range(memory, src, len)) else {
+            return Err(HostFailure::Guest(M3Error::out_of_bounds()));
+        };
+        memory.copy_within(src, dst.start);
+        Ok(None)
+    });
+    let fill: HostFn = Box::new(|call| {
+        let (dst, value, len) = (call.arg(0), call.arg(1), call.arg(2));
+        let (memory, _) = call.memory_and_state();
+        let target = range(memory, dst, len).and_then(|dst| memory.get_mut(dst));
+        let Some(target) = target else {
+            return Err(HostFailure::Guest(M3Error::out_of_bounds()));
+        };
+        // `memory.fill` stores the value's low byte.
+        target.fill(value.to_le_bytes()[0]);
+        Ok(None)
+    });
+    runtime.link(module, COPY_IMPORT, &signature, None, copy)?;
+    runtime.link(module, FILL_IMPORT, &signature, None, fill)
+}
+
+/// The byte range `[start, start + len)` (both unsigned, as wasm reads them) if it lies within
+/// `memory`.
+fn range(memory: &[u8], start: i32, len: i32) -> Option<std::ops::Range<usize>> {
+    let start = usize::try_from(start.cast_unsigned()).ok()?;
+    let end = start.checked_add(usize::try_from(len.cast_unsigned()).ok()?)?;
+    (end <= memory.len()).then_some(start..end)
 }
 
 /// The body of `import`.

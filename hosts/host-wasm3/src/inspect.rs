@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
+use harness::rewrite::lower::{Bulk, lower};
 use harness::{Failure, Fault, ModuleShape};
 use wasmparser::{
     ConstExpr, ElementItems, ElementKind, ExternalKind, Operator, Parser, Payload, TypeRef, Validator, WasmFeatures,
-    types::Types,
 };
 
 /// The WebAssembly features wasm3 0.4.7 (the version the `wasm3` crate bundles) implements:
@@ -48,6 +48,9 @@ pub(crate) struct ModuleInfo {
     pub(crate) table_sizes: Vec<u64>,
     /// The active element segments, in order.
     pub(crate) element_segments: Vec<ElementSegment>,
+    /// The module the host's `memory.copy` and `memory.fill` are imported from, if the module
+    /// was lowered to them ([`Bulk::Imports`]).
+    pub(crate) bulk_memory_module: Option<String>,
 }
 
 impl ModuleInfo {
@@ -58,33 +61,37 @@ impl ModuleInfo {
 }
 
 /// Validates `wasm` and reads its structure; returns it with the bytes wasm3 is to load: `None`
-/// for `wasm` itself, or the module lowered for wasm3 ([`harness::rewrite::lower`]) when it uses
-/// `memory.copy`, `memory.fill` or the newer encodings, which wasm3 0.4.7 lacks.
+/// for `wasm` itself, or the module lowered for wasm3 ([`harness::rewrite::lower`], as `bulk`
+/// says) when it uses `memory.copy`, `memory.fill` or the newer encodings, which wasm3 0.4.7
+/// lacks. The structure is the lowered module's (its function indices are the ones wasm3 sees),
+/// its shape the original's (the lowering's imports are the host's business, not the guest's).
 ///
 /// Fails with [`Fault::InvalidModule`]: for a module that is not valid WebAssembly, and for one
 /// that needs another feature wasm3 lacks even once lowered (as any runtime refuses a module
 /// using a proposal it has disabled), the detail saying which.
-pub(crate) fn inspect(wasm: &[u8]) -> Result<(ModuleInfo, Option<Vec<u8>>), Failure> {
-    let types = Validator::new().validate_all(wasm).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
-    let info = read_structure(wasm, &types).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
+pub(crate) fn inspect(wasm: &[u8], bulk: Bulk) -> Result<(ModuleInfo, Option<Vec<u8>>), Failure> {
+    let invalid = |e: String| Failure::with_detail(Fault::InvalidModule, e);
+    let types = Validator::new().validate_all(wasm).map_err(|e| invalid(e.to_string()))?;
+    let shape = ModuleShape::from_wasm(wasm, &types).map_err(invalid)?;
     let for_wasm3 = |bytes: &[u8]| Validator::new_with_features(WASM3_FEATURES).validate_all(bytes);
     let Err(error) = for_wasm3(wasm) else {
-        return Ok((info, None));
+        return Ok((read_structure(wasm, shape, None).map_err(invalid)?, None));
     };
-    match harness::rewrite::lower::lower(wasm) {
-        Some(lowered) if for_wasm3(&lowered).is_ok() => Ok((info, Some(lowered))),
-        _ => Err(Failure::with_detail(
-            Fault::InvalidModule,
-            format!(
-                "wasm3 implements WebAssembly 1.0 with sign-extension, non-trapping float-to-int \
-                 conversions, and (lowered by this host) memory.copy and memory.fill only: {error}"
-            ),
-        )),
+    match lower(wasm, bulk) {
+        Some(lowered) if for_wasm3(&lowered.wasm).is_ok() => {
+            let info = read_structure(&lowered.wasm, shape, lowered.import_module).map_err(invalid)?;
+            Ok((info, Some(lowered.wasm)))
+        }
+        _ => Err(invalid(format!(
+            "wasm3 implements WebAssembly 1.0 with sign-extension, non-trapping float-to-int \
+             conversions, and (lowered by this host) memory.copy and memory.fill only: {error}"
+        ))),
     }
 }
 
-fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
-    let shape = ModuleShape::from_wasm(wasm, types)?;
+/// The structure of `wasm` (valid), with `shape` (its own or, for a lowered module, the
+/// original's) and the module its bulk-memory imports come from, if it was lowered to them.
+fn read_structure(wasm: &[u8], shape: ModuleShape, bulk_memory_module: Option<String>) -> Result<ModuleInfo, String> {
     let mut exported_functions = HashMap::new();
     let mut function_imports = Vec::new();
     let mut table_sizes = Vec::new();
@@ -150,7 +157,7 @@ fn read_structure(wasm: &[u8], types: &Types) -> Result<ModuleInfo, String> {
             _ => {}
         }
     }
-    Ok(ModuleInfo { shape, exported_functions, function_imports, table_sizes, element_segments })
+    Ok(ModuleInfo { shape, exported_functions, function_imports, table_sizes, element_segments, bulk_memory_module })
 }
 
 /// The value of a WebAssembly 1.0 offset expression `i32.const N`, as an unsigned offset; `None`

@@ -25,8 +25,11 @@
 //! - **Features.** wasm3 0.4.7 implements WebAssembly 1.0 with sign-extension and non-trapping
 //!   float-to-int conversions, nothing else (no bulk memory, reference types, multi-value, SIMD).
 //!   Rust now compiles `memcpy`/`memset` to `memory.copy`/`memory.fill` and pads `call_indirect`'s
-//!   table index, so `lower_for_wasm3` re-encodes such a module and replaces those two
-//!   instructions with calls to appended 1.0 functions of the same semantics (`harness::rewrite::lower`).
+//!   table index, so the host re-encodes such a module and replaces those two instructions with
+//!   calls of two host functions (`harness::rewrite::lower`, `Bulk::Imports`), which check the
+//!   range and trap as the instructions would, then `memmove` or `memset`. (`lower_for_wasm3`,
+//!   for programs embedding wasm3 without this crate, appends 1.0 functions of the same
+//!   semantics instead: slower, as an interpreter runs their loops, but they need no host.)
 //!   A module needing anything else is refused as [`harness::Fault::InvalidModule`] when compiled, the
 //!   detail saying why.
 //! - **Memory**: `memory.grow` past [`harness::Limits::max_memory_bytes`] (or past 65,535 pages:
@@ -51,9 +54,10 @@ mod runtime;
 
 use std::sync::Arc;
 
+use harness::rewrite::lower::Bulk;
 use harness::{ExternType, Failure, Fault, GuestAllocator, ModuleShape, Recorder, Sink, Trap, WASM_PAGE_SIZE};
 
-use crate::imports::{State, define_imports, find_allocator, signature};
+use crate::imports::{State, define_bulk_memory, define_imports, find_allocator, signature};
 
 /// The no-op benchmark imports ([`harness::bench`]) the module imports, for the comparison tool only.
 fn define_bench_imports(runtime: &mut Runtime, info: &ModuleInfo) -> Result<(), M3Error> {
@@ -72,14 +76,16 @@ use crate::runtime::{M3Error, Runtime};
 /// it uses `memory.copy` or `memory.fill` (which Rust and LLVM now emit for `memcpy` and
 /// `memset`) or the newer encodings (see `harness::rewrite::lower`); `None` if it needs no change.
 ///
-/// This is what [`harness::Engine::compile`] does before wasm3 sees a module; it is public for
-/// programs that embed wasm3 directly (`examples/embed.rs`).
+/// For programs that embed wasm3 directly (`examples/embed.rs`): the two instructions become
+/// calls of WebAssembly 1.0 functions appended to the module, so that it needs no host function
+/// of ours. [`harness::Engine::compile`] lowers them to host functions instead, which copy at
+/// `memmove`'s speed.
 ///
 /// # Errors
 ///
 /// [`Fault::InvalidModule`] if `wasm` is not valid WebAssembly, or needs a feature wasm3 lacks.
 pub fn lower_for_wasm3(wasm: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
-    inspect(wasm).map(|(_, lowered)| lowered)
+    inspect(wasm, Bulk::Functions).map(|(_, lowered)| lowered)
 }
 
 /// The size of each instance's wasm3 stack, in bytes: wasm3 ends a call that would need more with
@@ -133,7 +139,7 @@ impl harness::Engine for Wasm3 {
     }
 
     fn compile(&self, wasm: &[u8]) -> Result<Wasm3Module, Failure> {
-        let (info, lowered) = inspect(wasm)?;
+        let (info, lowered) = inspect(wasm, Bulk::Imports)?;
         let bytes: Arc<[u8]> = match lowered {
             Some(lowered) => Arc::from(lowered),
             None => Arc::from(wasm),
@@ -183,7 +189,7 @@ impl harness::Engine for Wasm3 {
         {
             runtime.size_table(size).map_err(|e| Failure::with_detail(Fault::Runtime, e))?;
         }
-        let linked = define_imports(&mut runtime, info);
+        let linked = define_imports(&mut runtime, info).and_then(|()| define_bulk_memory(&mut runtime, info));
         let linked = linked
             .and_then(|()| if self.config.bench_imports { define_bench_imports(&mut runtime, info) } else { Ok(()) });
         linked.map_err(|e| Failure::with_detail(Fault::Setup(format!("wasm3: {e}")), e))?;

@@ -57,6 +57,11 @@ impl M3Error {
     fn from_static(message: &'static CStr) -> M3Error {
         M3Error(message.as_ptr())
     }
+
+    /// The trap of an out-of-bounds memory access, as wasm3 words it.
+    pub(crate) fn out_of_bounds() -> M3Error {
+        M3Error::from_static(OUT_OF_BOUNDS)
+    }
 }
 
 impl std::fmt::Display for M3Error {
@@ -71,6 +76,7 @@ static HOST_TRAP: &CStr = c"[host] a host function failed";
 static MALLOC_FAILED: &CStr = c"memory allocation failed";
 static BAD_SIGNATURE: &CStr = c"the function does not take i32 parameters and return nothing or one i32";
 static NO_STACK_LEFT: &CStr = c"[trap] stack overflow";
+static OUT_OF_BOUNDS: &CStr = c"[trap] out of bounds memory access";
 static MODULE_TOO_LARGE: &CStr = c"the module is larger than 4 GiB";
 
 /// A function of the loaded module. Valid as long as its [`Runtime`].
