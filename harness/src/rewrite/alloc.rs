@@ -128,9 +128,7 @@ pub fn split(wasm: &[u8]) -> Result<Option<Split>, String> {
         functions_done: false,
         code_done: false,
     };
-    let mut module = wasm_encoder::Module::new();
-    splitter.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
-    let wasm = module.finish();
+    let wasm = super::reencode(&mut splitter, wasm)?;
     Validator::new().validate_all(&wasm).map_err(|e| format!("the split module does not validate: {e}"))?;
     Ok(Some(Split { wasm, imports }))
 }

@@ -202,9 +202,7 @@ fn rewrite(wasm: &[u8], config: &MeterConfig, sliced: bool) -> Result<Metered, S
         type_done: false,
         import_done: false,
     };
-    let mut module = wasm_encoder::Module::new();
-    meter.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
-    Ok(Metered { wasm: module.finish(), fuel_export })
+    Ok(Metered { wasm: super::reencode(&mut meter, wasm)?, fuel_export })
 }
 
 /// The memory limit to add.

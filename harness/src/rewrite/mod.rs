@@ -37,6 +37,16 @@ pub struct StartMoved {
     pub export: String,
 }
 
+/// `wasm` re-encoded section by section through `reencoder`'s hooks.
+pub(crate) fn reencode<R: Reencode>(reencoder: &mut R, wasm: &[u8]) -> Result<Vec<u8>, String>
+where
+    R::Error: std::fmt::Display,
+{
+    let mut module = wasm_encoder::Module::new();
+    reencoder.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
+    Ok(module.finish())
+}
+
 /// `wanted`, with primes added until no name in `taken` is the same.
 pub fn unique_export_name<'a>(wanted: &str, taken: impl Iterator<Item = &'a str> + Clone) -> String {
     let mut name = wanted.to_owned();

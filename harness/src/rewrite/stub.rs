@@ -80,9 +80,7 @@ pub fn stub_imports(wasm: &[u8], keep: impl Fn(&str, &str) -> bool) -> Result<St
     }
     let stub_types: Vec<u32> = imports.iter().filter(|(_, _, kept)| !kept).map(|(_, ty, _)| *ty).collect();
     let mut stubber = Stubber { map, imported, keep: &keep, stub_types, func_types };
-    let mut module = wasm_encoder::Module::new();
-    stubber.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
-    Ok(Stubbed { wasm: module.finish(), stubs })
+    Ok(Stubbed { wasm: super::reencode(&mut stubber, wasm)?, stubs })
 }
 
 struct Stubber<'k, K> {

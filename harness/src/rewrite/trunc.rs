@@ -127,9 +127,7 @@ pub fn check_truncations(wasm: &[u8]) -> Result<Option<Vec<u8>>, String> {
     }
     let types = types.as_ref();
     let mut checker = Checker { first_type: types.core_type_count_in_module(), first_function: types.function_count() };
-    let mut module = wasm_encoder::Module::new();
-    checker.parse_core_module(&mut module, Parser::new(0), wasm).map_err(|e| e.to_string())?;
-    let wasm = module.finish();
+    let wasm = super::reencode(&mut checker, wasm)?;
     Validator::new().validate_all(&wasm).map_err(|e| format!("the checked module does not validate: {e}"))?;
     Ok(Some(wasm))
 }
