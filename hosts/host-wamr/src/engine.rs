@@ -32,7 +32,13 @@ use crate::module::{Prepared, prepare};
 /// The size of each instance's WAMR stack (`wasm_runtime_create_exec_env`), which holds the
 /// interpreter's frames, locals and operands: deep recursion ends in a "wasm operand stack
 /// overflow" exception ([`Trap::StackOverflow`]) when it is full.
-pub const STACK_SIZE: u32 = 1024 * 1024;
+///
+/// 64 KiB, as wasm3's (`host-wasm3`): WAMR allocates and clears the whole stack for every
+/// instance, so its size is most of an instance's memory and of its instantiation time (with 1
+/// MiB, 1,055 KiB per instance, and `memset`, page faults and `munmap` of the stack were 70 % of
+/// a request cycle). The price is recursion depth: a guest that recurses deeper (a recursive
+/// parser, a tree walk) traps with a stack overflow sooner, and needs a larger stack here.
+pub const STACK_SIZE: u32 = 64 * 1024;
 
 /// The WebAssembly page size.
 const PAGE_SIZE: usize = 65536;

@@ -28,7 +28,7 @@
 //! | `fuel`             | WAMR instruction metering (`wasm_runtime_set_instruction_count_limit`)  |
 //! | `max_memory_bytes` | `max_memory_pages` of `wasm_runtime_instantiate_ex`                     |
 //! | tables             | each table's maximum rewritten to at most the limit before loading     |
-//! | stack              | the execution environment's stack, `STACK_SIZE` bytes (1 MiB)             |
+//! | stack              | the execution environment's stack, `STACK_SIZE` bytes (64 KiB)            |
 //! | `timeout`          | `wasm_runtime_terminate` from a [`harness::Watchdog`] (WAMR's thread manager) |
 //!
 //! - Fuel: WAMR counts every instruction the fast interpreter dispatches and raises "instruction
