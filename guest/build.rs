@@ -3,7 +3,7 @@
 //! `wasm32-unknown-unknown` puts the stack first in linear memory and makes the initial memory
 //! the stack plus the data: with the default stack, 17 pages (1.06 MiB) that every instance
 //! starts with, and that runtimes which allocate linear memory up front (the interpreters) pay
-//! for in full. This guest's deepest call uses 320 bytes of it (`tests/tests/guest_stack.rs`,
+//! for in full. This guest's deepest call uses 320 bytes of it (`tests/tests/conformance/guest_stack.rs`,
 //! which fails past half the stack; README, Details a guest author needs), so 32 KiB leaves
 //! headroom and the initial memory is one page. A guest that overflows its stack traps (the
 //! stack grows down from its top towards address 0, below which is out of bounds); it does not

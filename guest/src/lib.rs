@@ -58,7 +58,7 @@ fn cd(c: i32, d: &str) -> CD {
 }
 
 /// The scenario matrix of the conformance suite: each `scenario_*` export exercises edge values
-/// of one import. `tests/tests/scenarios.rs` runs every export whose name starts with `scenario_`
+/// of one import. `tests/tests/conformance/scenarios.rs` runs every export whose name starts with `scenario_`
 /// on every runtime and compares it with `tests/golden/scenarios/NAME.txt`.
 pub mod scenarios {
     use super::{cd, host};

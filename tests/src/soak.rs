@@ -2,7 +2,7 @@
 //! limit case, run round-robin many times in one process, every output checked against its golden
 //! file.
 //!
-//! Used by the load test (`cargo test -p conformance --test load`, small; `LOAD_FULL=1` for 10,000
+//! Used by the load test (`cargo test -p conformance --test conformance load::`, small; `LOAD_FULL=1` for 10,000
 //! runs) and the load example (`cargo run --release -p conformance --example load`, 10,000 runs
 //! per runtime with resident memory measured).
 //!
@@ -114,7 +114,7 @@ impl Soak {
         let mut hostile = Vec::new();
         let mut grown = false;
         for fixture in fixtures {
-            // Only fuel stops it: not run on a runtime that cannot meter fuel (tests/tests/cases.rs
+            // Only fuel stops it: not run on a runtime that cannot meter fuel (tests/tests/conformance/cases.rs
             // checks that such a runtime refuses a fuel limit).
             if !engines[0].meters_fuel() && fixture.case.needs_fuel() {
                 continue;

@@ -5,7 +5,7 @@
 //! the same statuses, the same outcome, and **the same memory, byte for byte**, afterwards, so
 //! that a byte written outside the buffer, the out-pointer or the allocation shows.
 //!
-//! `CONFORMANCE_CASES=100000 cargo test -p conformance --test answers --release` for a long run.
+//! `CONFORMANCE_CASES=100000 cargo test -p conformance --test conformance --release answers::` for a long run.
 
 #![allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap, reason = "sizes are below 64 KiB")]
 
@@ -13,12 +13,13 @@ use std::sync::OnceLock;
 
 use common::answer::{PendingAnswer, answer_into};
 use common::{AB, CD, Event, Import, OutputBuffer, ValueKind, ab_config};
-use harness::{DynEngine, Failure, Fault, HostError, HostErrorKind, Limits, LoadedModule};
+use harness::{Failure, Fault, HostError, HostErrorKind};
 use proptest::prelude::*;
-use runtimes::engines;
+
+use crate::support::Everywhere;
 
 const MEMORY_SIZE: u32 = 65_536;
-const DISPATCH: &str = include_str!("../modules/answer_dispatch.wat");
+const DISPATCH: &str = include_str!("../../modules/answer_dispatch.wat");
 /// Every byte not written by the case: a written byte shows.
 const CANARY: u8 = 0xC5;
 
@@ -78,21 +79,10 @@ fn reference(case: &Case) -> (Vec<Event<'static>>, Result<Option<i32>, Fault>, V
     (events, Ok(None), memory)
 }
 
-struct Setup {
-    engines: Vec<Box<dyn DynEngine>>,
-    modules: Vec<LoadedModule>,
-}
-
-fn setup() -> &'static Setup {
-    static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let engines = engines(&Limits::default()).expect("engines");
-        let modules = engines
-            .iter()
-            .map(|e| e.load_module(DISPATCH.as_bytes()).unwrap_or_else(|f| panic!("{}: {f}", e.name())))
-            .collect();
-        Setup { engines, modules }
-    })
+/// The dispatch module, loaded once on every engine.
+fn setup() -> &'static Everywhere {
+    static SETUP: OnceLock<Everywhere> = OnceLock::new();
+    SETUP.get_or_init(|| Everywhere::load(DISPATCH))
 }
 
 /// Arguments worth answering: valid encodings of each kind, and noise.

@@ -8,7 +8,7 @@ use common::Event;
 use harness::{Fault, Limits, Sink, Trap};
 use runtimes::engines;
 
-const MODULE: &str = include_str!("../modules/good_and_bad_handlers.wat");
+const MODULE: &str = include_str!("../../modules/good_and_bad_handlers.wat");
 
 const ROUNDS: usize = 10_000;
 

@@ -11,7 +11,7 @@
 //! A runtime documented to differ on a case has its own golden file, `NAME.RUNTIME.txt` (see the
 //! README's list of known differences); the other runtimes must still agree.
 //!
-//! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test cases`
+//! Adding a case is adding a fixture file, then `BLESS=1 cargo test -p conformance --test conformance cases::`
 //! and reviewing the new golden file.
 
 use harness::{Config, DynEngine};

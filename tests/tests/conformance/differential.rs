@@ -3,7 +3,7 @@
 //! give exactly what the reference (the `common` decoders applied to the same memory image)
 //! gives: the same events, then the same outcome.
 //!
-//! `CONFORMANCE_CASES=100000 cargo test -p conformance --test differential --release` for a long
+//! `CONFORMANCE_CASES=100000 cargo test -p conformance --test conformance --release differential::` for a long
 //! run. A failing case is shrunk and printed (and saved under `proptest-regressions/`); turn it
 //! into a fixture in `tests/cases/` to keep it.
 
@@ -12,12 +12,13 @@
 use std::sync::OnceLock;
 
 use common::{AB, CD, CD_WIRE_SIZE, Event, Import, ab_config, decode_value};
-use harness::{DynEngine, Failure, Fault, HostError, HostErrorKind, Limits, LoadedModule};
+use harness::{Failure, Fault, HostError, HostErrorKind};
 use proptest::prelude::*;
-use runtimes::engines;
+
+use crate::support::Everywhere;
 
 const MEMORY_SIZE: u32 = 65_536;
-const DISPATCH: &str = include_str!("../modules/dispatch.wat");
+const DISPATCH: &str = include_str!("../../modules/dispatch.wat");
 
 /// One generated case: bytes written at `base`, then calls of `(import, ptr, len)`.
 #[derive(Debug, Clone)]
@@ -55,21 +56,10 @@ fn import_number(n: u32) -> Import {
     }
 }
 
-struct Setup {
-    engines: Vec<Box<dyn DynEngine>>,
-    modules: Vec<LoadedModule>,
-}
-
-fn setup() -> &'static Setup {
-    static SETUP: OnceLock<Setup> = OnceLock::new();
-    SETUP.get_or_init(|| {
-        let engines = engines(&Limits::default()).expect("engines");
-        let modules = engines
-            .iter()
-            .map(|e| e.load_module(DISPATCH.as_bytes()).unwrap_or_else(|f| panic!("{}: {f}", e.name())))
-            .collect();
-        Setup { engines, modules }
-    })
+/// The dispatch module, loaded once on every engine.
+fn setup() -> &'static Everywhere {
+    static SETUP: OnceLock<Everywhere> = OnceLock::new();
+    SETUP.get_or_init(|| Everywhere::load(DISPATCH))
 }
 
 /// Bytes worth decoding: valid encodings of each argument kind, and noise.

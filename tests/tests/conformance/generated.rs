@@ -14,10 +14,10 @@
 //! disagree, and 45 fixtures and 3,000 property cases had not caught it).
 //!
 //! ```sh
-//! cargo test -p conformance --test generated -- --nocapture     # 300 modules, and statistics
-//! GENERATED_MODULES=5000 cargo test -p conformance --test generated -- --nocapture
-//! GENERATED_SEED=random cargo test -p conformance --test generated      # other modules each run
-//! GENERATED_INCLUDE_KNOWN=1 cargo test -p conformance --test generated   # to check a fix
+//! cargo test -p conformance --test conformance generated:: -- --nocapture     # 300 modules, and statistics
+//! GENERATED_MODULES=5000 cargo test -p conformance --test conformance generated:: -- --nocapture
+//! GENERATED_SEED=random cargo test -p conformance --test conformance generated::      # other modules each run
+//! GENERATED_INCLUDE_KNOWN=1 cargo test -p conformance --test conformance generated::   # to check a fix
 //! ```
 //!
 //! A failing module is shrunk (proptest shrinks the generator's input bytes for a minute, then

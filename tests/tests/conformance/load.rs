@@ -4,8 +4,8 @@
 //! and limit case, round-robin in one process, every output checked against its golden file.
 //!
 //! ```text
-//! cargo test -p conformance --test load
-//! LOAD_FULL=1 cargo test -p conformance --test load
+//! cargo test -p conformance --test conformance load::
+//! LOAD_FULL=1 cargo test -p conformance --test conformance load::
 //! ```
 //!
 //! The default sizes keep the test run short. `LOAD_FULL=1` runs the sizes of the issue

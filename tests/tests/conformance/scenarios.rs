@@ -3,7 +3,7 @@
 //! other, event for event.
 //!
 //! Adding a scenario is adding an export to `guest/src/lib.rs`, then
-//! `BLESS=1 cargo test -p conformance --test scenarios` and reviewing the new golden file.
+//! `BLESS=1 cargo test -p conformance --test conformance scenarios::` and reviewing the new golden file.
 
 use harness::Config;
 use runtimes::all_tiers;
