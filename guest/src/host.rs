@@ -184,18 +184,53 @@ pub extern "C" fn guest_alloc(size: usize, align: usize) -> *mut u8 {
     }
 }
 
+/// The largest request [`with_request`] reads into a buffer on the stack (above it, one of the
+/// exact size on the heap). The guest's stack is 32 KiB (`build.rs`).
+const INLINE_REQUEST: usize = 1024;
+
+/// Runs `f` on the request of the call in progress, whose length the host passed to the handler
+/// (`request_len`): read straight into a buffer of that size, on the stack up to
+/// [`INLINE_REQUEST`] bytes. A small request costs one host call and no allocation (no size
+/// query: the handler's argument is the size). Should the host have passed a wrong length, the
+/// request is read as [`request`] reads it.
+pub(crate) fn with_request<R>(request_len: i32, f: impl FnOnce(&[u8]) -> R) -> R {
+    let Ok(len) = usize::try_from(request_len) else { return f(&request()) };
+    if len > INLINE_REQUEST {
+        let mut buf = vec![0; len];
+        return match read_request_into(&mut buf) {
+            (0, read) if read == len => f(&buf),
+            _ => f(&request()),
+        };
+    }
+    let mut buf = [core::mem::MaybeUninit::<u8>::uninit(); INLINE_REQUEST];
+    let mut read = 0u32;
+    // SAFETY: `buf` is valid for writes of `len` (<= INLINE_REQUEST) bytes and `read` for a 4-byte
+    // write, and they do not overlap; the host writes only there.
+    let status = unsafe { answer_ffi::request_read(buf.as_mut_ptr().cast(), len, &raw mut read) };
+    if status != common::Status::Ok.code() || read as usize != len {
+        return f(&request());
+    }
+    // SAFETY: the host answered `Ok` having written the whole request, `len` bytes, at the start
+    // of `buf`: those bytes are initialised.
+    let request = unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), len) };
+    f(request)
+}
+
+/// Reads the request into `buf`: the status and the request's whole length (what the host wrote
+/// when the status is `Ok`, what `buf` needs to hold when it is `BufferTooSmall`).
+fn read_request_into(buf: &mut [u8]) -> (i32, usize) {
+    let mut len = 0u32;
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes and `len` for a 4-byte write, and
+    // they do not overlap; the host writes only there.
+    let status = unsafe { answer_ffi::request_read(buf.as_mut_ptr(), buf.len(), &raw mut len) };
+    (status, len as usize)
+}
+
 /// The request of the call in progress: a size query, then a buffer of the exact size.
 pub(crate) fn request() -> Vec<u8> {
-    let read = |buf: &mut [u8]| {
-        let mut len = 0u32;
-        // SAFETY: `buf` is valid for writes of `buf.len()` bytes and `len` for a 4-byte write, and
-        // they do not overlap; the host writes only there.
-        let status = unsafe { answer_ffi::request_read(buf.as_mut_ptr(), buf.len(), &raw mut len) };
-        (status, len as usize)
-    };
-    let (_, needed) = read(&mut []);
+    let (_, needed) = read_request_into(&mut []);
     let mut buf = vec![0; needed];
-    let (status, len) = read(&mut buf);
+    let (status, len) = read_request_into(&mut buf);
     assert_eq!(status, common::Status::Ok.code(), "the request changed size");
     buf.truncate(len);
     buf

@@ -174,54 +174,60 @@ pub mod scenarios {
 /// Handlers: exports the host calls with a request (`harness::Instance::call_with_input`, or
 /// `--input` on the command line). Each returns 0 after responding, or a status of its own when
 /// the request is not what it expects (1: not UTF-8, 2: not an `AB`, 3: not a `CD`; a request
-/// `handle_echo` cannot respond with ends in the host's `host.invalid-utf8`).
+/// `handle_echo` cannot respond with ends in the host's `host.invalid-utf8`). The good ones read
+/// the request with `host::with_request` (one host call, into a buffer of the length the host
+/// passes, on the stack when small); the hostile ones with `host::request` (a size query, then a
+/// `Vec`), as a guest that keeps its request would.
 pub mod handlers {
     use crate::host::{self, Kind};
 
     /// Greets the request: reads it as a name, asks the host for the greeting into a buffer of
     /// the exact size (`answer_str`), responds with it. `--input Wasm` responds `Hello, Wasm!`.
     #[unsafe(no_mangle)]
-    pub extern "C" fn handle(_request_len: i32) -> i32 {
-        let request = host::request();
-        if core::str::from_utf8(&request).is_err() {
-            return 1;
-        }
-        host::respond(Kind::Str, &host::answer(Kind::Str, &request));
-        0
+    pub extern "C" fn handle(request_len: i32) -> i32 {
+        host::with_request(request_len, |request| {
+            if core::str::from_utf8(request).is_err() {
+                return 1;
+            }
+            host::respond(Kind::Str, &host::answer(Kind::Str, request));
+            0
+        })
     }
 
     /// Reads an `AB` (bincode), asks the host for its answer through `guest_alloc`
     /// (`answer_ab_alloc`), responds with it.
     #[unsafe(no_mangle)]
-    pub extern "C" fn handle_ab(_request_len: i32) -> i32 {
-        let request = host::request();
-        let Ok(len) = u32::try_from(request.len()) else { return 2 };
-        if common::decode_ab(&request, 0, len).is_err() {
-            return 2;
-        }
-        host::respond(Kind::Ab, &host::answer_alloc(Kind::Ab, &request));
-        0
+    pub extern "C" fn handle_ab(request_len: i32) -> i32 {
+        host::with_request(request_len, |request| {
+            let Ok(len) = u32::try_from(request.len()) else { return 2 };
+            if common::decode_ab(request, 0, len).is_err() {
+                return 2;
+            }
+            host::respond(Kind::Ab, &host::answer_alloc(Kind::Ab, request));
+            0
+        })
     }
 
     /// Reads a `CD` (40 bytes), asks the host for its answer through `guest_alloc`
     /// (`answer_cd_alloc`), responds with it.
     #[unsafe(no_mangle)]
-    pub extern "C" fn handle_cd(_request_len: i32) -> i32 {
-        let request = host::request();
-        let Ok(len) = u32::try_from(request.len()) else { return 3 };
-        if common::decode_cd(&request, 0, len).is_err() {
-            return 3;
-        }
-        host::respond(Kind::Cd, &host::answer_alloc(Kind::Cd, &request));
-        0
+    pub extern "C" fn handle_cd(request_len: i32) -> i32 {
+        host::with_request(request_len, |request| {
+            let Ok(len) = u32::try_from(request.len()) else { return 3 };
+            if common::decode_cd(request, 0, len).is_err() {
+                return 3;
+            }
+            host::respond(Kind::Cd, &host::answer_alloc(Kind::Cd, request));
+            0
+        })
     }
 
     /// Responds with the request itself, as text: the cost of moving data in and out. The guest
     /// does not validate the text itself (the host validates every response), so that the
     /// comparison report times the transfer, not an interpreter's UTF-8 loop.
     #[unsafe(no_mangle)]
-    pub extern "C" fn handle_echo(_request_len: i32) -> i32 {
-        host::respond(Kind::Str, &host::request());
+    pub extern "C" fn handle_echo(request_len: i32) -> i32 {
+        host::with_request(request_len, |request| host::respond(Kind::Str, request));
         0
     }
 
@@ -229,15 +235,16 @@ pub mod handlers {
     /// handler that waits for the host's I/O. `--input Wasm --invoke handle_kv` responds
     /// `Hello, Wasm! (value of Wasm)`, or `(not found)` for a key the store does not have.
     #[unsafe(no_mangle)]
-    pub extern "C" fn handle_kv(_request_len: i32) -> i32 {
-        let request = host::request();
-        let Ok(name) = core::str::from_utf8(&request) else { return 1 };
-        let value = host::kv_get(name);
-        let value = value.as_deref().map_or(Ok("not found"), core::str::from_utf8);
-        let Ok(value) = value else { return 1 };
-        let greeting = format!("{} ({value})", common::greeting(name));
-        host::respond(Kind::Str, greeting.as_bytes());
-        0
+    pub extern "C" fn handle_kv(request_len: i32) -> i32 {
+        host::with_request(request_len, |request| {
+            let Ok(name) = core::str::from_utf8(request) else { return 1 };
+            let value = host::kv_get(name);
+            let value = value.as_deref().map_or(Ok("not found"), core::str::from_utf8);
+            let Ok(value) = value else { return 1 };
+            let greeting = format!("{} ({value})", common::greeting(name));
+            host::respond(Kind::Str, greeting.as_bytes());
+            0
+        })
     }
 
     /// Misbehaving handlers, one per way a guest can fail a request: what a server must survive

@@ -33,7 +33,7 @@ use crate::module::{Prepared, prepare};
 /// interpreter's frames, locals and operands: deep recursion ends in a "wasm operand stack
 /// overflow" exception ([`Trap::StackOverflow`]) when it is full.
 ///
-/// 64 KiB, as wasm3's (`host-wasm3`): WAMR allocates and clears the whole stack for every
+/// 64 KiB (wasm3's is 16 KiB: `host-wasm3`): WAMR allocates and clears the whole stack for every
 /// instance, so its size is most of an instance's memory and of its instantiation time (with 1
 /// MiB, 1,055 KiB per instance, and `memset`, page faults and `munmap` of the stack were 70 % of
 /// a request cycle). The price is recursion depth: a guest that recurses deeper (a recursive

@@ -69,7 +69,7 @@ fn define_bench_imports(runtime: &mut Runtime, info: &ModuleInfo) -> Result<(), 
     }
     Ok(())
 }
-use crate::inspect::{ModuleInfo, inspect};
+use crate::inspect::{ModuleInfo, inspect, without_custom_sections};
 use crate::runtime::{M3Error, Runtime};
 
 /// `wasm` as wasm3 can run it: validated, and lowered to the features wasm3 0.4.7 implements if
@@ -90,7 +90,16 @@ pub fn lower_for_wasm3(wasm: &[u8]) -> Result<Option<Vec<u8>>, Failure> {
 
 /// The size of each instance's wasm3 stack, in bytes: wasm3 ends a call that would need more with
 /// a stack-overflow trap.
-pub const STACK_BYTES: u32 = 64 * 1024;
+///
+/// 16 KiB: wasm3 allocates and clears it for every instance (each is a runtime of its own), so it
+/// is a large part of an instance's memory (64 KiB made 163 KiB per instance of the built-in
+/// guest). wasm3 keeps 4-byte slots (`use-32bit-slots`), so 16 KiB holds about 1,000 frames of a
+/// function with one parameter: a `(func $f (param i32) (result i32))` recursing 1,000 deep runs,
+/// as on host-wamr's 64 KiB, where wasmi's default limits already trap; every scenario, handler
+/// and workload of the built-in guests runs within it (the conformance suite and the
+/// comparison's tests). The price is recursion depth for guests with large frames (a recursive
+/// parser, a tree walk): they trap with a stack overflow sooner, and need a larger stack here.
+pub const STACK_BYTES: u32 = 16 * 1024;
 
 /// The most pages wasm3 can hold: it computes a memory's size in bytes as a 32-bit product.
 const MAX_PAGES: u32 = 65_535;
@@ -140,8 +149,9 @@ impl harness::Engine for Wasm3 {
 
     fn compile(&self, wasm: &[u8]) -> Result<Wasm3Module, Failure> {
         let (info, lowered) = inspect(wasm, Bulk::Imports)?;
-        let bytes: Arc<[u8]> = match lowered {
-            Some(lowered) => Arc::from(lowered),
+        let wasm = lowered.as_deref().unwrap_or(wasm);
+        let bytes: Arc<[u8]> = match without_custom_sections(wasm) {
+            Some(stripped) => Arc::from(stripped),
             None => Arc::from(wasm),
         };
         runtime::parse_check(&bytes).map_err(|e| Failure::with_detail(Fault::InvalidModule, e))?;
