@@ -32,6 +32,7 @@
 mod imports;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::Event;
 use harness::{
@@ -67,6 +68,31 @@ pub struct Wasmi {
 pub struct WasmiModule {
     module: Module,
     start_export: Option<Arc<str>>,
+    /// Set once wasmi panicked on this module: see [`Poison`].
+    poison: Poison,
+}
+
+/// Whether wasmi panicked while translating or running a module (its translator panics on some
+/// valid code: README, Known differences). A panic in the middle of a lazy translation leaves
+/// the function marked as being translated, and the next call of it, from any instance of the
+/// module, spins forever in wasmi (`FuncEntry::compile`): the module and its instances share
+/// this flag, and once it is set the module refuses to instantiate and its instances to call,
+/// with `runtime`, instead of hanging. Compiling the module again gives a fresh one.
+#[derive(Debug, Clone, Default)]
+struct Poison(Arc<AtomicBool>);
+
+impl Poison {
+    /// [`harness::guarded`], refused once wasmi panicked on the module, and setting the flag when
+    /// it panics in `body`.
+    fn guarded<T>(&self, body: impl FnOnce() -> T) -> Result<T, Failure> {
+        if self.0.load(Ordering::Acquire) {
+            return Err(Failure::with_detail(
+                Fault::Runtime,
+                "wasmi panicked on this module before, and a call into it would never return: compile it again",
+            ));
+        }
+        harness::guarded("wasmi", body).inspect_err(|_| self.0.store(true, Ordering::Release))
+    }
 }
 
 /// The name a start function is moved to with a timeout (made unique in each module).
@@ -80,6 +106,8 @@ pub struct WasmiInstance {
     waiter: Option<Waiter>,
     /// The handler called last.
     handler: harness::HandlerCache<wasmi::Func>,
+    /// Its module's: see [`Poison`].
+    poison: Poison,
 }
 
 impl harness::Engine for Wasmi {
@@ -177,7 +205,7 @@ impl harness::Engine for Wasmi {
         };
         // wasmi panics on some valid modules (README, Known differences): a failure, not a crash.
         let module = harness::guarded("wasmi", || Module::new(&self.engine, wasm))?.map_err(|e| invalid(&e))?;
-        Ok(WasmiModule { module, start_export })
+        Ok(WasmiModule { module, start_export, poison: Poison::default() })
     }
 
     fn shape(&self, module: &WasmiModule) -> ModuleShape {
@@ -198,7 +226,7 @@ impl harness::Engine for Wasmi {
 
     fn instantiate(&self, module: &WasmiModule, sink: Sink) -> Result<WasmiInstance, Failure> {
         // The start function runs here, and may be translated here (see `compile`).
-        harness::guarded("wasmi", || {
+        module.poison.guarded(|| {
             let (mut store, instance) = self.new_instance(module, sink)?;
             if let Some(start) = &module.start_export {
                 let start = instance.get_func(&store, start).ok_or(Fault::Runtime)?;
@@ -266,7 +294,13 @@ impl Wasmi {
             .ok_or_else(|| Fault::Link(harness::Engine::shape(self, wasmi_module).no_memory()))?;
         store.data_mut().memory = Some(memory);
         store.data_mut().allocator = find_allocator(&store, &instance);
-        Ok(WasmiInstance { store, instance, waiter: self.waiter, handler: harness::HandlerCache::default() })
+        Ok(WasmiInstance {
+            store,
+            instance,
+            waiter: self.waiter,
+            handler: harness::HandlerCache::default(),
+            poison: wasmi_module.poison.clone(),
+        })
     }
 }
 
@@ -295,11 +329,11 @@ impl harness::Instance for WasmiInstance {
         // With lazy translation, wasmi translates a function when it is first called, and can
         // panic there (see `compile`).
         if let Some(waiter) = self.waiter {
-            return harness::guarded("wasmi", || waiter.block_on(self.call_async(name, args)))??;
+            let poison = self.poison.clone();
+            return poison.guarded(|| waiter.block_on(self.call_async(name, args)))??;
         }
         let (func, params, mut results) = self.prepare_call(name, args)?;
-        harness::guarded("wasmi", || call_in_slices(&mut self.store, &func, &params, &mut results))?
-            .map_err(failure)?;
+        self.poison.guarded(|| call_in_slices(&mut self.store, &func, &params, &mut results))?.map_err(failure)?;
         Ok(results.first().and_then(Val::i32))
     }
 
@@ -318,7 +352,8 @@ impl harness::Instance for WasmiInstance {
             return self.call(name, &[request_len]);
         };
         let mut results = [Val::I32(0)];
-        harness::guarded("wasmi", || call_in_slices(&mut self.store, &func, &[Val::I32(request_len)], &mut results))?
+        self.poison
+            .guarded(|| call_in_slices(&mut self.store, &func, &[Val::I32(request_len)], &mut results))?
             .map_err(failure)?;
         Ok(results[0].i32())
     }
